@@ -1,0 +1,66 @@
+// Stage-aware deployment configuration, read from CDK context and validated once with clear errors.
+import { z } from 'zod';
+
+export const STAGES = ['dev', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean),
+  );
+
+const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+const origin = z.string().refine((value) => value === '*' || /^https?:\/\/[^/\s]+$/.test(value), {
+  message: 'must be "*" or an origin such as https://www.example.com (scheme and host, no path)',
+});
+
+const configSchema = z
+  .object({
+    stage: z.enum(STAGES, { message: `must be one of ${STAGES.join(', ')}` }).default('dev'),
+    /** Verified SES identity that messages are sent from, e.g. "Acme <news@acme.com>". */
+    senderEmail: z
+      .string()
+      .regex(/^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$/, 'must be an email address or "Name <address>"')
+      .optional(),
+    allowedOrigins: csv.pipe(z.array(origin)).default([]),
+    adminAuth: z.enum(['token', 'iam'], { message: 'must be "token" or "iam"' }).default('token'),
+    logRetentionDays: z.coerce.number().int().positive().optional(),
+    eventLog: booleanish.optional(),
+    apiThrottleRate: z.coerce.number().int().positive().default(1000),
+    apiThrottleBurst: z.coerce.number().int().positive().default(2000),
+  })
+  .transform((c) => ({
+    ...c,
+    retainData: c.stage === 'prod',
+    logRetentionDays: c.logRetentionDays ?? (c.stage === 'prod' ? 90 : 14),
+    archiveRetentionDays: c.stage === 'prod' ? 365 : 7,
+    // The bus log copies domain events (which can carry personal data) to CloudWatch Logs: a development aid only.
+    eventLog: c.eventLog ?? c.stage !== 'prod',
+    eventBusName: c.stage === 'prod' ? 'nurture' : `nurture-${c.stage}`,
+  }));
+
+export type NurtureConfig = z.output<typeof configSchema>;
+export const CONTEXT_KEYS = Object.keys(configSchema.in.shape);
+
+export class InvalidConfigError extends Error {
+  override name = 'InvalidConfigError';
+}
+
+/** Reads the context keys this app knows; throws one error listing every bad value. */
+export function parseConfig(readContext: (key: string) => unknown): NurtureConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) {
+    const value = readContext(key);
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  -c ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new InvalidConfigError(`Invalid Nurture configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

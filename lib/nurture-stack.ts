@@ -1,0 +1,94 @@
+// The Nurture stack: composes the capability constructs and passes them to each other; no resources of its own.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Construct } from 'constructs';
+import type { NurtureConfig } from './config.ts';
+import { AdminAuth } from './constructs/admin-auth.ts';
+import { NurtureEventBus } from './constructs/event-bus.ts';
+import { NurtureHttpApi } from './constructs/http-api.ts';
+import { NurtureFunction } from './constructs/nurture-function.ts';
+import { ProfileStore } from './constructs/profile-store.ts';
+import { retentionDays } from './retention.ts';
+
+export interface NurtureStackProps extends StackProps {
+  readonly config: NurtureConfig;
+}
+
+export class NurtureStack extends Stack {
+  public readonly profileStore: ProfileStore;
+  public readonly eventBus: NurtureEventBus;
+  public readonly httpApi: NurtureHttpApi;
+  public readonly adminAuth: AdminAuth;
+
+  constructor(scope: Construct, id: string, props: NurtureStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = retentionDays(config.logRetentionDays);
+    const common = { logRetention, retainData: config.retainData };
+    const functionDefaults = {
+      logRetention,
+      retainLogs: config.retainData,
+      environment: { NURTURE_STAGE: config.stage },
+    };
+
+    this.profileStore = new ProfileStore(this, 'ProfileStore', { retainData: config.retainData });
+    this.eventBus = new NurtureEventBus(this, 'EventBus', {
+      eventBusName: config.eventBusName,
+      archiveRetentionDays: config.archiveRetentionDays,
+      eventLog: config.eventLog,
+      retainData: config.retainData,
+    });
+    this.httpApi = new NurtureHttpApi(this, 'HttpApi', {
+      allowedOrigins: config.allowedOrigins,
+      throttleRate: config.apiThrottleRate,
+      throttleBurst: config.apiThrottleBurst,
+      ...common,
+    });
+    this.adminAuth = new AdminAuth(this, 'AdminAuth', { mode: config.adminAuth, ...common });
+
+    const health = new NurtureFunction(this, 'Health', {
+      entry: 'health',
+      description: 'GET /health liveness check',
+      memorySize: 128,
+      ...functionDefaults,
+    });
+    this.httpApi.addRoute({
+      method: HttpMethod.GET,
+      path: '/health',
+      handler: health,
+      publicReason: 'Liveness probe for load balancers and uptime monitors; reveals only the version.',
+    });
+
+    const adminStatus = new NurtureFunction(this, 'AdminStatus', {
+      entry: 'admin-status',
+      description: 'GET /admin/status: deployment facts for operators',
+      memorySize: 128,
+      ...functionDefaults,
+      environment: {
+        ...functionDefaults.environment,
+        // Names only, no access: the status page reports where data lives without reading it.
+        PROFILE_TABLE: this.profileStore.table.tableName,
+        EVENT_BUS_NAME: this.eventBus.bus.eventBusName,
+      },
+    });
+    this.httpApi.addRoute({
+      method: HttpMethod.GET,
+      path: '/admin/status',
+      handler: adminStatus,
+      authorizer: this.adminAuth.authorizer,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.httpApi.url,
+      description: 'Base URL of the tracking and admin API',
+    });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.bus.eventBusName });
+    new CfnOutput(this, 'ProfileTableName', { value: this.profileStore.table.tableName });
+    if (this.adminAuth.tokenSecret) {
+      new CfnOutput(this, 'AdminTokenSecretArn', {
+        value: this.adminAuth.tokenSecret.secretArn,
+        description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
+      });
+    }
+  }
+}
