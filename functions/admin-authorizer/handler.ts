@@ -1,7 +1,7 @@
 // Lambda authorizer for /admin/* routes: accepts the bearer token kept in Secrets Manager (simple responses).
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { bearerToken, tokensEqual } from './bearer-token.ts';

@@ -1,5 +1,5 @@
 // GET /admin/status: what this deployment is (stage, version, resources), for operators and for checking a token.
-import { z } from 'zod';
+import * as z from 'zod';
 import { NURTURE_VERSION } from '../shared/build-info.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { httpHandler, json } from '../shared/http.ts';

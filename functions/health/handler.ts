@@ -1,6 +1,6 @@
 // GET /health: a shallow liveness check for load balancers, uptime monitors and the local stack's readiness probe.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { NURTURE_VERSION } from '../shared/build-info.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { httpHandler, json } from '../shared/http.ts';

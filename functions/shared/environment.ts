@@ -1,5 +1,5 @@
 // Reads and validates a function's environment once, at cold start, with errors that name every bad variable.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';

@@ -1,0 +1,458 @@
+// The local stack: synthesizes the app, starts the emulators, provisions what the template declares, and runs it.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createHttpApiHandler } from './api-gateway.ts';
+import { readCloudAssembly, synthesize } from './cloud-assembly.ts';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type RunningDynamoDb,
+  type RunningServer,
+  type RunningSqs,
+  reservePort,
+  startDynamoDbLocal,
+  startSes,
+  startSqs,
+} from './emulators.ts';
+import { type BusEvent, type Delivery, LocalEventBus } from './event-bus.ts';
+import { FunctionPool } from './lambda/function-pool.ts';
+import { provisionQueues, provisionTables } from './provision.ts';
+import { restoreQueues, snapshotQueues } from './queue-snapshots.ts';
+import { ScheduleRunner } from './schedules.ts';
+import { LocalSecretsManager } from './secrets-manager.ts';
+import { SqsEventSource } from './sqs-event-source.ts';
+import { TemplateModel } from './template.ts';
+import {
+  readApiDefinitions,
+  readArchives,
+  readEventSourceMappings,
+  readFunctions,
+  readRules,
+  readSchedules,
+} from './template-resources.ts';
+
+export interface LocalStackOptions {
+  /** The repository root (where cdk.json and bin/ are). */
+  readonly projectRoot: string;
+  /** Where local data lives; survives restarts. @default `<projectRoot>/.nurture` */
+  readonly dataDirectory?: string;
+  /** API port; the emulators take the next five. 0 picks free ports for everything. @default 4000 */
+  readonly port?: number;
+  /** Delete all local data first. */
+  readonly fresh?: boolean;
+  readonly adminToken?: string;
+  readonly writeKey?: string;
+  /** CDK context for synthesis. @default { stage: 'dev' } */
+  readonly context?: Record<string, string>;
+  /** Use an already synthesized cloud assembly instead of synthesizing. */
+  readonly assemblyDirectory?: string;
+  /** Progress and warnings for people. */
+  readonly log?: (line: string) => void;
+  /** Function output; it is always written to `<data>/logs/functions/<name>.log` too. */
+  readonly onFunctionLog?: (functionName: string, line: string) => void;
+}
+
+export interface LocalEndpoints {
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly sesv2: string;
+  readonly events: string;
+  readonly secretsmanager: string;
+}
+
+export interface LocalStackInfo {
+  readonly apiUrl: string;
+  readonly adminToken: string;
+  readonly writeKey: string;
+  readonly mailboxUrl: string;
+  readonly endpoints: LocalEndpoints;
+}
+
+export interface LocalStack extends LocalStackInfo {
+  readonly dataDirectory: string;
+  readonly stackName: string;
+  readonly model: TemplateModel;
+  readonly bus: LocalEventBus;
+  readonly schedules: ScheduleRunner;
+  /** Milliseconds from the call to ready, per phase. */
+  readonly timings: Readonly<Record<string, number>>;
+  invoke(functionLogicalId: string, event: unknown): ReturnType<FunctionPool['invoke']>;
+  stop(): Promise<void>;
+}
+
+interface Credentials {
+  adminToken: string;
+  writeKey: string;
+}
+
+function newSecret(prefix: string): string {
+  return `${prefix}_${randomBytes(24).toString('base64url')}`;
+}
+
+/** Tokens persist in the data directory so scripts keep working across restarts; the environment overrides them. */
+function loadCredentials(dataDirectory: string, options: LocalStackOptions): Credentials {
+  const file = join(dataDirectory, 'credentials.json');
+  let stored: Partial<Credentials> = {};
+  if (existsSync(file)) {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null) {
+      const adminToken = Reflect.get(parsed, 'adminToken');
+      const writeKey = Reflect.get(parsed, 'writeKey');
+      stored = {
+        ...(typeof adminToken === 'string' ? { adminToken } : {}),
+        ...(typeof writeKey === 'string' ? { writeKey } : {}),
+      };
+    }
+  }
+  const credentials = {
+    adminToken: options.adminToken || stored.adminToken || newSecret('admin'),
+    writeKey: options.writeKey || stored.writeKey || newSecret('wk'),
+  };
+  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return credentials;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const mark = (phase: string, since: number) => {
+    timings[phase] = Math.round(performance.now() - since);
+  };
+  const log = options.log ?? (() => {});
+  const dataDirectory = options.dataDirectory ?? join(options.projectRoot, '.nurture');
+  if (options.fresh) rmSync(dataDirectory, { recursive: true, force: true });
+  for (const dir of ['', 'dynamodb', 'logs', 'logs/functions', 'archive', 'sqs']) {
+    mkdirSync(join(dataDirectory, dir), { recursive: true });
+  }
+
+  // Ports first: a port in use must fail in milliseconds, before anything slow starts.
+  const basePort = options.port ?? 4000;
+  const portFor = (offset: number) => (basePort === 0 ? 0 : basePort + offset);
+  const apiPort = await reservePort(basePort, 'API');
+  const dynamoPort = await reservePort(portFor(1), 'DynamoDB Local');
+  const sqsPort = await reservePort(portFor(2), 'SQS');
+  const sesPort = await reservePort(portFor(3), 'SES');
+  const eventsPort = await reservePort(portFor(4), 'EventBridge');
+  const secretsPort = await reservePort(portFor(5), 'Secrets Manager');
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+
+  const stoppers: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log(`warning: while stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
+
+  try {
+    let phase = performance.now();
+    const assemblyDirectory = options.assemblyDirectory ?? join(dataDirectory, 'cdk.out');
+    const synthesis = options.assemblyDirectory
+      ? Promise.resolve()
+      : synthesize({
+          projectRoot: options.projectRoot,
+          outDir: assemblyDirectory,
+          context: options.context ?? { stage: 'dev' },
+        });
+    const dynamoPromise = startDynamoDbLocal({
+      port: dynamoPort,
+      dataDirectory: join(dataDirectory, 'dynamodb'),
+    });
+    const sqsPromise = startSqs({ port: sqsPort });
+    const sesPromise = startSes({ port: sesPort });
+    const secrets = new LocalSecretsManager();
+    const settled = await Promise.allSettled([
+      synthesis,
+      dynamoPromise,
+      sqsPromise,
+      sesPromise,
+      secrets.start(secretsPort),
+    ]);
+    for (const result of settled.slice(1, 4)) {
+      if (result.status === 'fulfilled') {
+        const running = result.value as RunningServer | RunningDynamoDb | RunningSqs;
+        stoppers.push(() => running.stop());
+      }
+    }
+    stoppers.push(() => secrets.stop());
+    const failure = settled.find((r) => r.status === 'rejected');
+    if (failure?.status === 'rejected') throw failure.reason;
+    const dynamodbEmulator = await dynamoPromise;
+    const sqsEmulator = await sqsPromise;
+    const sesEmulator = await sesPromise;
+    mark('synthesizeAndEmulators', phase);
+
+    phase = performance.now();
+    const assembly = readCloudAssembly(assemblyDirectory);
+    const model = new TemplateModel(assembly.template, {
+      stackName: assembly.stackName,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+    });
+    for (const api of model.ofType('AWS::ApiGatewayV2::Api')) {
+      model.setPhysical(api.logicalId, { attributes: { ApiEndpoint: apiUrl } });
+    }
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodbEmulator.url });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.url, useQueueUrlAsEndpoint: false });
+    stoppers.push(() => {
+      dynamodb.destroy();
+      sqs.destroy();
+    });
+    await provisionTables(model, dynamodb);
+    const queues = await provisionQueues(model, sqs);
+    if (!options.fresh) await restoreQueues({ directory: join(dataDirectory, 'sqs'), queues, sqs, log });
+
+    const credentials = loadCredentials(dataDirectory, options);
+    for (const secret of model.ofType('AWS::SecretsManager::Secret')) {
+      secrets.define({
+        arn: model.ref(secret.logicalId),
+        name: secret.logicalId,
+        value: credentials.adminToken,
+      });
+    }
+    mark('provision', phase);
+
+    const endpoints: LocalEndpoints = {
+      dynamodb: dynamodbEmulator.url,
+      sqs: sqsEmulator.url,
+      sesv2: sesEmulator.url,
+      events: `http://127.0.0.1:${eventsPort}`,
+      secretsmanager: secrets.url,
+    };
+    // Handlers find the emulators only through the SDK's standard endpoint variables, as they would find AWS.
+    const baseEnvironment: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_SESV2: endpoints.sesv2,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsmanager,
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+      AWS_LAMBDA_LOG_FORMAT: 'JSON',
+      TZ: 'UTC',
+      PATH: process.env.PATH ?? '',
+      // Lambda runs Node 24; locally the SDK would warn on every cold start that Node 20 support ends in 2027.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+
+    const functionLogs = join(dataDirectory, 'logs', 'functions');
+    const pools = new Map<string, FunctionPool>();
+    for (const definition of readFunctions(model, (key) => assembly.assetDirectory(key))) {
+      pools.set(
+        definition.logicalId,
+        new FunctionPool(definition, baseEnvironment, ({ functionName, line }) => {
+          appendFileSync(join(functionLogs, `${safeFileName(functionName)}.log`), `${line}\n`);
+          options.onFunctionLog?.(functionName, line);
+        }),
+      );
+    }
+    stoppers.push(() => Promise.all([...pools.values()].map((p) => p.close())).then(() => undefined));
+    const invoke = (logicalId: string, event: unknown) => {
+      const pool = pools.get(logicalId);
+      if (!pool) throw new Error(`No function ${logicalId} in the template`);
+      return pool.invoke(event);
+    };
+
+    const deliver = async (arn: string, payload: string, extra: { messageGroupId?: string } = {}) => {
+      const resource = model.findByPhysical(arn);
+      switch (resource?.Type) {
+        case 'AWS::Lambda::Function': {
+          const result = await invoke(resource.logicalId, JSON.parse(payload));
+          if (!result.ok) throw new Error(`${result.error.errorType}: ${result.error.errorMessage}`);
+          return;
+        }
+        case 'AWS::SQS::Queue':
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: model.ref(resource.logicalId),
+              MessageBody: payload,
+              ...(extra.messageGroupId ? { MessageGroupId: extra.messageGroupId } : {}),
+            }),
+          );
+          return;
+        case 'AWS::Logs::LogGroup':
+          appendFileSync(
+            join(dataDirectory, 'logs', `${safeFileName(model.ref(resource.logicalId))}.ndjson`),
+            `${payload}\n`,
+          );
+          return;
+        case 'AWS::Events::EventBus': {
+          const event: unknown = JSON.parse(payload);
+          bus.dispatch(model.ref(resource.logicalId), event as BusEvent);
+          return;
+        }
+        default:
+          throw new Error(`Target ${arn} is not supported by the local stack`);
+      }
+    };
+
+    phase = performance.now();
+    const undeliverable = join(dataDirectory, 'logs', 'undeliverable.ndjson');
+    const bus = new LocalEventBus({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      buses: model.ofType('AWS::Events::EventBus').map((b) => model.ref(b.logicalId)),
+      rules: readRules(model),
+      archives: readArchives(model),
+      deliver: (d: Delivery) =>
+        deliver(
+          d.target.arn,
+          d.payload,
+          d.target.sqsMessageGroupId ? { messageGroupId: d.target.sqsMessageGroupId } : {},
+        ),
+      onArchive: (archive, event) =>
+        appendFileSync(
+          join(dataDirectory, 'archive', `${safeFileName(archive.name)}.ndjson`),
+          `${JSON.stringify(event)}\n`,
+        ),
+      onUndeliverable: (d, error) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        appendFileSync(
+          undeliverable,
+          `${JSON.stringify({ time: new Date().toISOString(), rule: d.rule.name, target: d.target.arn, reason, event: d.event })}\n`,
+        );
+        log(
+          `warning: rule ${d.rule.name} could not deliver event ${d.event.id} to ${d.target.arn}: ${reason}`,
+        );
+      },
+    });
+    await bus.start(eventsPort);
+    stoppers.push(() => bus.stop());
+
+    const schedules = new ScheduleRunner(
+      readSchedules(model, {
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        deliver: (arn, payload) => deliver(arn, payload),
+      }),
+      (message) => log(`warning: ${message}`),
+    );
+    schedules.start();
+    stoppers.push(() => schedules.stop());
+
+    const eventSources = readEventSourceMappings(model, queues).map(
+      (definition) =>
+        new SqsEventSource(
+          definition,
+          sqs,
+          (event) => invoke(definition.functionLogicalId, event),
+          LOCAL_REGION,
+          (message) => log(`warning: ${message}`),
+        ),
+    );
+    // Queue contents are snapshotted after the pollers stop, so nothing in flight is lost across a restart.
+    stoppers.push(() =>
+      snapshotQueues({ directory: join(dataDirectory, 'sqs'), queues, fauxqs: sqsEmulator.fauxqs, log }),
+    );
+    for (const source of eventSources) {
+      source.start();
+      stoppers.push(() => source.stop());
+    }
+
+    const apis = readApiDefinitions(model);
+    const api = apis[0];
+    const apiHandler = api
+      ? createHttpApiHandler({ api, invoker: { invoke }, accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION })
+      : undefined;
+    const server: Server = createServer((req, res) => {
+      if (req.url?.startsWith('/_local/')) {
+        void handleControl(req.method ?? 'GET', req.url, schedules).then(({ status, body }) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        });
+        return;
+      }
+      if (!apiHandler) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+        return;
+      }
+      apiHandler(req, res).catch((error: unknown) => {
+        log(`warning: API request failed: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"message":"Internal Server Error"}');
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(apiPort, '127.0.0.1', () => resolve());
+    });
+    stoppers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    mark('runtime', phase);
+    timings.total = Math.round(performance.now() - started);
+
+    const info: LocalStackInfo = {
+      apiUrl,
+      adminToken: credentials.adminToken,
+      writeKey: credentials.writeKey,
+      mailboxUrl: endpoints.sesv2,
+      endpoints,
+    };
+    writeFileSync(
+      join(dataDirectory, 'local.json'),
+      JSON.stringify(
+        { ...info, stackName: assembly.stackName, pid: process.pid, startedAt: new Date().toISOString() },
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
+    stoppers.unshift(() => rmSync(join(dataDirectory, 'local.json'), { force: true }));
+
+    return {
+      ...info,
+      dataDirectory,
+      stackName: assembly.stackName,
+      model,
+      bus,
+      schedules,
+      timings,
+      invoke,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function handleControl(
+  method: string,
+  url: string,
+  schedules: ScheduleRunner,
+): Promise<{ status: number; body: unknown }> {
+  const path = url.split('?')[0] ?? '';
+  if (method === 'GET' && path === '/_local/schedules')
+    return { status: 200, body: { schedules: schedules.list() } };
+  const run = path.match(/^\/_local\/schedules\/([^/]+)\/run$/);
+  if (method === 'POST' && run?.[1]) {
+    try {
+      await schedules.runNow(decodeURIComponent(run[1]));
+      return { status: 200, body: { ran: decodeURIComponent(run[1]) } };
+    } catch (error) {
+      return { status: 404, body: { message: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+  return { status: 404, body: { message: 'Not Found' } };
+}

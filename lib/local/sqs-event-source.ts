@@ -1,0 +1,219 @@
+// Polls an SQS queue and invokes a function with batches, as Lambda's event source mapping does.
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { type EventPattern, matchesEventPattern } from './event-pattern.ts';
+import type { InvokeResult } from './types.ts';
+
+export interface SqsEventSourceDefinition {
+  readonly logicalId: string;
+  readonly functionLogicalId: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly batchSize: number;
+  readonly maximumBatchingWindowSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  /** ScalingConfig.MaximumConcurrency: batches in flight at once. */
+  readonly maximumConcurrency: number;
+  /** FilterCriteria patterns; messages matching none are deleted without invoking, as Lambda does. */
+  readonly filters: readonly EventPattern[];
+  readonly enabled: boolean;
+}
+
+export interface EventSourceStats {
+  batches: number;
+  messages: number;
+  failedBatches: number;
+  filteredOut: number;
+}
+
+/** Lambda's SQS record, built from a received message. */
+export function toSqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const messageAttributes: SQSRecord['messageAttributes'] = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      stringValue: value.StringValue,
+      binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+      stringListValues: [],
+      binaryListValues: [],
+    };
+  }
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(attributes.MessageGroupId ? { MessageGroupId: attributes.MessageGroupId } : {}),
+      ...(attributes.MessageDeduplicationId
+        ? { MessageDeduplicationId: attributes.MessageDeduplicationId }
+        : {}),
+      ...(attributes.SequenceNumber ? { SequenceNumber: attributes.SequenceNumber } : {}),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/** Lambda filters on the body as JSON when it parses as JSON, else on the raw string. */
+function passesFilters(record: SQSRecord, filters: readonly EventPattern[]): boolean {
+  if (filters.length === 0) return true;
+  let body: unknown = record.body;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    // plain-text bodies are matched as strings
+  }
+  const candidate = { ...record, body };
+  return filters.some((pattern) => matchesEventPattern(pattern, candidate));
+}
+
+/**
+ * Which messages to delete after an invocation. A failed invocation deletes nothing (the messages come back after
+ * the visibility timeout and move to the DLQ after maxReceiveCount). With ReportBatchItemFailures, the listed
+ * messages stay; a malformed response or an unknown identifier fails the whole batch, as Lambda documents.
+ */
+export function messagesToDelete(
+  records: readonly SQSRecord[],
+  result: InvokeResult,
+  reportBatchItemFailures: boolean,
+): SQSRecord[] {
+  if (!result.ok) return [];
+  if (!reportBatchItemFailures) return [...records];
+  const value = result.value;
+  if (
+    value === null ||
+    value === undefined ||
+    (typeof value === 'object' && !('batchItemFailures' in value))
+  ) {
+    return [...records];
+  }
+  if (typeof value !== 'object' || !('batchItemFailures' in value)) return [];
+  const failures = value.batchItemFailures;
+  if (failures === null || failures === undefined) return [...records];
+  if (!Array.isArray(failures)) return [];
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id: unknown =
+      typeof failure === 'object' && failure !== null ? Reflect.get(failure, 'itemIdentifier') : undefined;
+    if (typeof id !== 'string' || id === '' || !records.some((r) => r.messageId === id)) return [];
+    failed.add(id);
+  }
+  return records.filter((r) => !failed.has(r.messageId));
+}
+
+export class SqsEventSource {
+  private running = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+  readonly stats: EventSourceStats = { batches: 0, messages: 0, failedBatches: 0, filteredOut: 0 };
+
+  constructor(
+    private readonly definition: SqsEventSourceDefinition,
+    private readonly sqs: SQSClient,
+    private readonly invoke: (event: SQSEvent) => Promise<InvokeResult>,
+    private readonly region: string,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  start(): void {
+    if (!this.definition.enabled || this.running) return;
+    this.running = true;
+    for (let i = 0; i < this.definition.maximumConcurrency; i += 1) this.loops.push(this.poll());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  private async receive(max: number, waitSeconds: number): Promise<Message[]> {
+    const response = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.definition.queueUrl,
+        MaxNumberOfMessages: Math.min(10, max),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.abort.signal },
+    );
+    return response.Messages ?? [];
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      try {
+        const batch = await this.collectBatch();
+        if (batch.length > 0) await this.process(batch);
+      } catch (error) {
+        if (!this.running) return;
+        this.onError(
+          `event source ${this.definition.logicalId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  /** Gathers up to batchSize messages, waiting at most the batching window once the first message arrived. */
+  private async collectBatch(): Promise<Message[]> {
+    const { batchSize, maximumBatchingWindowSeconds } = this.definition;
+    const batch = await this.receive(batchSize, 1);
+    if (batch.length === 0 || maximumBatchingWindowSeconds === 0) return batch;
+    const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
+    while (this.running && batch.length < batchSize && Date.now() < windowEnds) {
+      const waitSeconds = Math.max(0, Math.min(1, Math.floor((windowEnds - Date.now()) / 1000)));
+      const more = await this.receive(batchSize - batch.length, waitSeconds);
+      batch.push(...more);
+      if (more.length === 0 && waitSeconds === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    return batch;
+  }
+
+  private async process(messages: Message[]): Promise<void> {
+    const records = messages.map((m) => toSqsRecord(m, this.definition.queueArn, this.region));
+    const selected = records.filter((r) => passesFilters(r, this.definition.filters));
+    const filteredOut = records.filter((r) => !selected.includes(r));
+    this.stats.filteredOut += filteredOut.length;
+    let toDelete = filteredOut;
+    if (selected.length > 0) {
+      this.stats.batches += 1;
+      this.stats.messages += selected.length;
+      const result = await this.invoke({ Records: selected });
+      if (!result.ok) {
+        this.stats.failedBatches += 1;
+        this.onError(
+          `event source ${this.definition.logicalId}: batch of ${selected.length} failed (${result.error.errorType}: ${result.error.errorMessage}); messages return after the visibility timeout`,
+        );
+      }
+      toDelete = [
+        ...toDelete,
+        ...messagesToDelete(selected, result, this.definition.reportBatchItemFailures),
+      ];
+    }
+    for (let i = 0; i < toDelete.length; i += 10) {
+      const chunk = toDelete.slice(i, i + 10);
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.definition.queueUrl,
+          Entries: chunk.map((r) => ({ Id: randomUUID(), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+    }
+  }
+}
