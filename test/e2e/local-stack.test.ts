@@ -36,7 +36,10 @@ interface Running {
 }
 
 /** `npm start` in its own process group, so a signal reaches the whole tree as Ctrl-C in a terminal would. */
-function start(args: string[] = [], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
+function start(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): ChildProcess & { output: () => string } {
   let output = '';
   const child = spawn('npm', ['start', '--', ...args], {
     cwd: projectRoot,
@@ -62,7 +65,11 @@ async function startAndWait(args: string[] = [], env: Record<string, string> = {
     if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${child.output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, output: child.output, local: localJsonSchema.parse(JSON.parse(readFileSync(localJsonPath, 'utf8'))) };
+  return {
+    child,
+    output: child.output,
+    local: localJsonSchema.parse(JSON.parse(readFileSync(localJsonPath, 'utf8'))),
+  };
 }
 
 function processGroupAlive(pid: number): boolean {
@@ -134,12 +141,23 @@ describe('npm start', () => {
   });
 
   it('delivers an event put on the local bus to the rule target the template declares', async () => {
-    const events = new EventBridgeClient({ region: 'us-east-1', credentials, endpoint: stack.local.endpoints.events });
+    const events = new EventBridgeClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: stack.local.endpoints.events,
+    });
     const marker = `e2e-${Date.now()}`;
 
     const result = await events.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: 'nurture-dev', Source: 'nurture.e2e', DetailType: 'e2e.ran', Detail: JSON.stringify({ marker }) }],
+        Entries: [
+          {
+            EventBusName: 'nurture-dev',
+            Source: 'nurture.e2e',
+            DetailType: 'e2e.ran',
+            Detail: JSON.stringify({ marker }),
+          },
+        ],
       }),
     );
     const eventLog = () =>
@@ -148,14 +166,19 @@ describe('npm start', () => {
         .map((f) => readFileSync(join(dataDirectory, 'logs', f), 'utf8'))
         .join('');
     const deadline = Date.now() + 10_000;
-    while (!eventLog().includes(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!eventLog().includes(marker) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
 
     expect(result.FailedEntryCount).toBe(0);
     expect(eventLog()).toContain(marker);
   });
 
   it('answers TestEventPattern on the local bus', async () => {
-    const events = new EventBridgeClient({ region: 'us-east-1', credentials, endpoint: stack.local.endpoints.events });
+    const events = new EventBridgeClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: stack.local.endpoints.events,
+    });
 
     const { Result } = await events.send(
       new TestEventPatternCommand({
@@ -182,7 +205,10 @@ describe('npm start', () => {
     const address = blocker.address();
     const port = typeof address === 'object' && address ? address.port : 0;
 
-    const child = start([], { PORT: String(port), NURTURE_DATA_DIR: mkdtempSync(join(tmpdir(), 'nurture-port-')) });
+    const child = start([], {
+      PORT: String(port),
+      NURTURE_DATA_DIR: mkdtempSync(join(tmpdir(), 'nurture-port-')),
+    });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     blocker.close();
 
@@ -191,7 +217,11 @@ describe('npm start', () => {
   });
 
   it('stops on Ctrl-C within a few seconds, leaves no process behind, and keeps data and tokens for the next start', async () => {
-    const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: stack.local.endpoints.dynamodb });
+    const dynamodb = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: stack.local.endpoints.dynamodb,
+    });
     const tableName = await profileTable(stack);
     await dynamodb.send(
       new PutItemCommand({
@@ -207,7 +237,11 @@ describe('npm start', () => {
     expect(existsSync(localJsonPath)).toBe(false);
 
     stack = await startAndWait(['--quiet']);
-    const restarted = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: stack.local.endpoints.dynamodb });
+    const restarted = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: stack.local.endpoints.dynamodb,
+    });
     const { Item } = await restarted.send(
       new GetItemCommand({
         TableName: tableName,
@@ -224,7 +258,11 @@ describe('npm start', () => {
     await interrupt(stack);
 
     stack = await startAndWait(['--fresh', '--quiet'], { NURTURE_ADMIN_TOKEN: 'e2e-admin-token-0123456789' });
-    const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: stack.local.endpoints.dynamodb });
+    const dynamodb = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: stack.local.endpoints.dynamodb,
+    });
     const { Item } = await dynamodb.send(
       new GetItemCommand({
         TableName: await profileTable(stack),

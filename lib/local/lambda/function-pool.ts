@@ -202,9 +202,7 @@ function splitHandler(handler: string): [string, string] {
   return [`${base}.mjs`, handler.slice(dot + 1)];
 }
 
-function isResultMessage(
-  message: unknown,
-): message is {
+function isResultMessage(message: unknown): message is {
   type: 'result';
   id: string;
   ok: boolean;
