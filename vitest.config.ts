@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     // Node 20 is supported by the SDK versions our lockfile pins; the SDK's reminder would only bury test output.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },

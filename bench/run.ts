@@ -1,0 +1,128 @@
+// `npm run bench`: measures bundle sizes, module load, warm handler time and local-stack start-up, and prints them.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { readCloudAssembly, synthesize } from '../lib/local/cloud-assembly.ts';
+import { FunctionPool } from '../lib/local/lambda/function-pool.ts';
+import { startLocalStack } from '../lib/local/local-stack.ts';
+import { TemplateModel } from '../lib/local/template.ts';
+import { readFunctions } from '../lib/local/template-resources.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const BUNDLE_BUDGET_BYTES = 500 * 1024;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'nurture-bench-'));
+  try {
+    console.log('Nurture benchmarks (figures are reported, never asserted)\n');
+
+    let started = performance.now();
+    const outDir = join(work, 'cdk.out');
+    await synthesize({ projectRoot, outDir, context: { stage: 'dev' } });
+    console.log(`synthesis (incl. esbuild bundling): ${ms(performance.now() - started)}\n`);
+
+    const assembly = readCloudAssembly(outDir);
+    const model = new TemplateModel(assembly.template, {
+      stackName: assembly.stackName,
+      region: 'us-east-1',
+      accountId: '000000000000',
+    });
+    const functions = readFunctions(model, (key) => assembly.assetDirectory(key));
+
+    console.log(
+      'function bundles (budget 500 KB each) and module load in a fresh Node process (median of 5):',
+    );
+    for (const fn of functions) {
+      const file = join(fn.codeDirectory, 'index.mjs');
+      const bytes = statSync(file).size;
+      const gzipped = gzipSync(readFileSync(file)).length;
+      const loads: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const output = execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+          ],
+          { env: { ...process.env, ...fn.environment, AWS_REGION: 'us-east-1' }, encoding: 'utf8' },
+        );
+        loads.push(Number(output.trim().split('\n').pop()));
+      }
+      const verdict = bytes <= BUNDLE_BUDGET_BYTES ? 'within budget' : 'OVER BUDGET';
+      console.log(
+        `  ${fn.logicalId.padEnd(40)} ${kb(bytes).padStart(9)} (gzip ${kb(gzipped).padStart(8)})  load ${ms(percentile(loads, 50)).padStart(9)}  ${verdict}`,
+      );
+    }
+
+    const health = functions.find((f) => f.logicalId.startsWith('Health'));
+    if (health) {
+      const pool = new FunctionPool({ ...health, maxConcurrency: 1 }, {}, () => {});
+      const event = {
+        version: '2.0',
+        routeKey: 'GET /health',
+        rawPath: '/health',
+        rawQueryString: '',
+        headers: {},
+        requestContext: { requestId: 'bench', http: { method: 'GET', path: '/health' } },
+        isBase64Encoded: false,
+      };
+      await pool.invoke(event);
+      const durations: number[] = [];
+      for (let i = 0; i < 2000; i += 1) {
+        const result = await pool.invoke(event);
+        durations.push(result.durationMs);
+      }
+      await pool.close();
+      console.log(
+        `\nwarm GET /health handler invocation incl. worker round trip (n=2000): p50 ${ms(percentile(durations, 50))}, p99 ${ms(percentile(durations, 99))}`,
+      );
+    }
+
+    started = performance.now();
+    const stack = await startLocalStack({
+      projectRoot,
+      dataDirectory: join(work, 'data'),
+      port: 0,
+      fresh: true,
+    });
+    const ready = performance.now() - started;
+    const phases = Object.entries(stack.timings)
+      .map(([phase, value]) => `${phase} ${value} ms`)
+      .join(', ');
+    console.log(`\nlocal stack start-up (fresh): ${ms(ready)} (${phases})`);
+    const latencies: number[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      const t = performance.now();
+      const response = await fetch(`${stack.apiUrl}/health`);
+      await response.arrayBuffer();
+      latencies.push(performance.now() - t);
+    }
+    console.log(
+      `GET /health through the local API Gateway (n=300): p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}`,
+    );
+    started = performance.now();
+    await stack.stop();
+    console.log(`local stack stop: ${ms(performance.now() - started)}`);
+    console.log(`\nmemory of this process at the end: rss ${kb(process.memoryUsage().rss)}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
