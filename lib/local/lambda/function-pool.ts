@@ -97,6 +97,12 @@ export class FunctionPool {
       });
       const durationMs = performance.now() - started;
       if (outcome.ok) return { ok: true, value: outcome.value, durationMs };
+      // Lambda writes every invocation error to the function's log; without it a 500 would be a mystery.
+      this.onLog({
+        functionName: this.definition.functionName,
+        stream: 'stderr',
+        line: JSON.stringify({ level: 'ERROR', message: 'Invoke Error', requestId: id, ...outcome.error }),
+      });
       return {
         ok: false,
         error: outcome.error ?? { errorType: 'Error', errorMessage: 'unknown error' },

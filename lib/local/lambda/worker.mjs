@@ -9,7 +9,16 @@ let handlerPromise;
 
 function loadHandler() {
   handlerPromise ??= (async () => {
-    const module = await import(pathToFileURL(workerData.modulePath).href);
+    let module;
+    try {
+      module = await import(pathToFileURL(workerData.modulePath).href);
+    } catch (error) {
+      // A failed init is retried on the next invocation, as Lambda does.
+      handlerPromise = undefined;
+      if (error?.code === 'ERR_MODULE_NOT_FOUND')
+        throw Object.assign(error, { name: 'Runtime.ImportModuleError' });
+      throw error;
+    }
     const handler = module[workerData.exportName];
     if (typeof handler !== 'function') {
       throw Object.assign(new Error(`${workerData.handler} is undefined or not exported`), {

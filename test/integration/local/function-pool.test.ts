@@ -98,6 +98,32 @@ describe('local function runtime', () => {
     expect(result).toMatchObject({ ok: false, error: { errorType: 'Runtime.HandlerNotFound' } });
   });
 
+  it('reports a bundle that cannot load as Runtime.ImportModuleError and logs the error', async () => {
+    const lines: string[] = [];
+    const broken = new FunctionPool(
+      {
+        logicalId: 'Broken',
+        functionName: 'broken',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:broken',
+        codeDirectory,
+        handler: 'missing-file.handler',
+        timeoutSeconds: 3,
+        memorySize: 128,
+        environment: {},
+        maxConcurrency: 1,
+        logGroupName: '/aws/lambda/broken',
+      },
+      {},
+      ({ line }) => lines.push(line),
+    );
+    pools.push(broken);
+
+    const result = await broken.invoke({});
+
+    expect(result).toMatchObject({ ok: false, error: { errorType: 'Runtime.ImportModuleError' } });
+    expect(lines.join('\n')).toContain('Runtime.ImportModuleError');
+  });
+
   it('lets handler SDK clients reach the emulator only through AWS_ENDPOINT_URL_DYNAMODB', async () => {
     const tableName = uniqueName('pool');
     await dynamodb.send(
@@ -115,7 +141,7 @@ describe('local function runtime', () => {
       }),
     );
     const writer = pool(
-      'index.putItem',
+      'sdk.putItem',
       { environment: { TABLE_NAME: tableName } },
       {
         AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
