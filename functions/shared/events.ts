@@ -21,13 +21,23 @@ export function defineDomainEvent<Schema extends z.ZodType>(
   return definition;
 }
 
-/** EventBridge pattern that selects exactly the given catalogued events. */
-export function eventPatternFor(definitions: readonly DomainEventDefinition<z.ZodType>[]): {
-  source: string[];
-  'detail-type': string[];
-} {
-  return {
-    source: [...new Set(definitions.map((d) => d.source))],
-    'detail-type': [...new Set(definitions.map((d) => d.detailType))],
-  };
+export type CataloguePattern =
+  | { source: string[]; 'detail-type': string[] }
+  | { $or: Array<{ source: string[]; 'detail-type': string[] }> };
+
+/**
+ * EventBridge pattern that selects exactly the given catalogued events: one branch per source, so a name is never
+ * matched with the source of another event.
+ */
+export function eventPatternFor(definitions: readonly DomainEventDefinition<z.ZodType>[]): CataloguePattern {
+  const bySource = new Map<string, string[]>();
+  for (const { source, detailType } of definitions) {
+    const names = bySource.get(source) ?? [];
+    if (!names.includes(detailType)) names.push(detailType);
+    bySource.set(source, names);
+  }
+  const branches = [...bySource].map(([source, names]) => ({ source: [source], 'detail-type': names }));
+  const [only] = branches;
+  if (only === undefined) throw new Error('eventPatternFor needs at least one event definition');
+  return branches.length === 1 ? only : { $or: branches };
 }

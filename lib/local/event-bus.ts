@@ -218,7 +218,7 @@ export class LocalEventBus {
     }
     if (!isRecord(event))
       throw new AwsServiceError('InvalidEventPatternException', 'Event must be a JSON object');
-    for (const field of ['id', 'account', 'source', 'time', 'region', 'detail-type']) {
+    for (const field of ['id', 'account', 'source', 'time', 'region', 'resources', 'detail-type']) {
       if (!(field in event)) {
         throw new AwsServiceError(
           'InvalidEventPatternException',

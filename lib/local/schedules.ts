@@ -28,13 +28,14 @@ export class ScheduleRunner {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly state = new Map<string, { next?: Date; last?: Date; runs: number }>();
   private running = false;
-  private readonly startedAt = new Date();
+  private readonly startedAt: Date;
 
   constructor(
     private readonly schedules: readonly LocalSchedule[],
     private readonly onError: (message: string) => void,
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.startedAt = now();
     for (const schedule of schedules) this.state.set(schedule.name, { runs: 0 });
   }
 

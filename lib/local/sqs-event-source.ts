@@ -94,14 +94,11 @@ export function messagesToDelete(
   if (!result.ok) return [];
   if (!reportBatchItemFailures) return [...records];
   const value = result.value;
-  if (
-    value === null ||
-    value === undefined ||
-    (typeof value === 'object' && !('batchItemFailures' in value))
-  ) {
-    return [...records];
-  }
-  if (typeof value !== 'object' || !('batchItemFailures' in value)) return [];
+  // Documented successes: a null or empty response, or null/empty batchItemFailures.
+  if (value === null || value === undefined) return [...records];
+  // Anything that is not a response object (an array, a string) is invalid: keep every message rather than lose one.
+  if (typeof value !== 'object' || Array.isArray(value)) return [];
+  if (!('batchItemFailures' in value)) return [...records];
   const failures = value.batchItemFailures;
   if (failures === null || failures === undefined) return [...records];
   if (!Array.isArray(failures)) return [];

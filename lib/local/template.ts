@@ -56,7 +56,6 @@ export class TemplateModel {
       resources.set(logicalId, { ...resource, logicalId });
     }
     this.resources = resources;
-    for (const resource of resources.values()) this.physical.set(resource.logicalId, this.name(resource));
     this.outputs = parsed.data.Outputs ?? {};
   }
 
@@ -74,7 +73,8 @@ export class TemplateModel {
 
   /** The logical ID of the resource whose Ref or ARN a (resolved) value names, if any. */
   findByPhysical(value: string): TemplateResource | undefined {
-    for (const [logicalId, physical] of this.physical) {
+    for (const logicalId of this.resources.keys()) {
+      const physical = this.physicalOf(logicalId);
       if (physical.ref === value || Object.values(physical.attributes).includes(value))
         return this.get(logicalId);
     }
@@ -82,15 +82,14 @@ export class TemplateModel {
   }
 
   ref(logicalId: string): string {
-    const physical = this.physical.get(logicalId);
-    if (!physical) throw new TemplateError(`Ref to unknown resource ${logicalId}`);
-    return physical.ref;
+    if (!this.resources.has(logicalId)) throw new TemplateError(`Ref to unknown resource ${logicalId}`);
+    return this.physicalOf(logicalId).ref;
   }
 
   attribute(logicalId: string, attribute: string): string {
-    const physical = this.physical.get(logicalId);
-    if (!physical) throw new TemplateError(`Fn::GetAtt on unknown resource ${logicalId}`);
-    const value = physical.attributes[attribute];
+    if (!this.resources.has(logicalId))
+      throw new TemplateError(`Fn::GetAtt on unknown resource ${logicalId}`);
+    const value = this.physicalOf(logicalId).attributes[attribute];
     if (value === undefined) {
       throw new TemplateError(
         `Fn::GetAtt ${logicalId}.${attribute} is not supported locally (${this.get(logicalId).Type})`,
@@ -101,8 +100,8 @@ export class TemplateModel {
 
   /** Lets the runtime fill in what only exists once an emulator runs (queue URLs, the API endpoint). */
   setPhysical(logicalId: string, update: { ref?: string; attributes?: Record<string, string> }): void {
-    const physical = this.physical.get(logicalId);
-    if (!physical) throw new TemplateError(`Unknown resource ${logicalId}`);
+    if (!this.resources.has(logicalId)) throw new TemplateError(`Unknown resource ${logicalId}`);
+    const physical = this.physicalOf(logicalId);
     if (update.ref !== undefined) physical.ref = update.ref;
     Object.assign(physical.attributes, update.attributes);
   }
@@ -125,10 +124,31 @@ export class TemplateModel {
     return `arn:aws:${service}:${this.env.region}:${this.env.accountId}:${resource}`;
   }
 
+  /**
+   * Names are worked out on first use, from resolved properties: a rule's EventBusName is usually a Ref to the bus,
+   * and an explicit name may be built with Fn::Join.
+   */
+  private physicalOf(logicalId: string): PhysicalResource {
+    let physical = this.physical.get(logicalId);
+    if (physical === undefined) {
+      if (this.naming.has(logicalId)) throw new TemplateError(`Circular reference while naming ${logicalId}`);
+      this.naming.add(logicalId);
+      try {
+        physical = this.name(this.get(logicalId));
+      } finally {
+        this.naming.delete(logicalId);
+      }
+      this.physical.set(logicalId, physical);
+    }
+    return physical;
+  }
+
+  private readonly naming = new Set<string>();
+
   private name(resource: TemplateResource): PhysicalResource {
     const props = resource.Properties ?? {};
     const explicit = (key: string): string | undefined => {
-      const value = props[key];
+      const value = props[key] === undefined ? undefined : this.resolve(props[key]);
       return typeof value === 'string' ? value : undefined;
     };
     const generated = `${this.env.stackName}-${resource.logicalId}`;
