@@ -87,13 +87,15 @@ function stopOrphanedDynamoDb(pidFile: string): void {
   if (command.stdout.includes('DynamoDBLocal')) process.kill(recorded.data.dynamodb, 'SIGKILL');
 }
 
+/** Running, and not a zombie that nobody reaped (which still answers signal 0). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const state = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  return state !== '' && !state.startsWith('Z');
 }
 
 export async function startDynamoDbLocal(options: {

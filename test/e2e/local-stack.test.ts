@@ -20,6 +20,7 @@ const localJsonSchema = z.object({
   adminToken: z.string().min(20),
   writeKey: z.string().min(20),
   mailboxUrl: z.string().url(),
+  pid: z.number().int(),
   endpoints: z.object({
     dynamodb: z.string().url(),
     sqs: z.string().url(),
@@ -252,6 +253,19 @@ describe('npm start', () => {
     expect(Item?.pk?.S).toBe('PROFILE#e2e');
     expect(stack.local.adminToken).toBe(before.adminToken);
     expect(stack.local.writeKey).toBe(before.writeKey);
+  });
+
+  it('stops the DynamoDB Local left behind by a runner killed with SIGKILL on the next start', async () => {
+    process.kill(stack.local.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    const orphan = dynamoProcesses().trim();
+    expect(orphan.split('\n')).toHaveLength(1);
+
+    stack = await startAndWait(['--quiet']);
+
+    const running = dynamoProcesses().trim().split('\n');
+    expect(running).toHaveLength(1);
+    expect(running[0]).not.toBe(orphan);
   });
 
   it('starts clean with --fresh and honours NURTURE_ADMIN_TOKEN', async () => {

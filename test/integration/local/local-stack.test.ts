@@ -5,30 +5,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../../lib/local/emulators.ts';
 import { type LocalStack, startLocalStack } from '../../../lib/local/local-stack.ts';
 import { FIXTURE_BUS, synthesizeFixtureApp } from '../../fixtures/fixture-app.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'nurture-fixture-'));
+const assemblyDirectory = join(work, 'cdk.out');
 let stack: LocalStack;
 let sqs: SQSClient;
 let events: EventBridgeClient;
 
-beforeAll(async () => {
-  const assemblyDirectory = join(work, 'cdk.out');
-  synthesizeFixtureApp(assemblyDirectory);
+async function start(fresh: boolean): Promise<void> {
   stack = await startLocalStack({
     projectRoot: fileURLToPath(new URL('../../..', import.meta.url)),
     dataDirectory: join(work, 'data'),
     assemblyDirectory,
     port: 0,
-    fresh: true,
+    fresh,
   });
   const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
   sqs = new SQSClient({ ...common, endpoint: stack.endpoints.sqs, useQueueUrlAsEndpoint: false });
   events = new EventBridgeClient({ ...common, endpoint: stack.endpoints.events });
+}
+
+beforeAll(async () => {
+  synthesizeFixtureApp(assemblyDirectory);
+  await start(true);
 });
 
 afterAll(async () => {
@@ -110,5 +119,17 @@ describe('local stack running a synthesized template', () => {
     const response = await fetch(`${stack.apiUrl}/_local/schedules/nope/run`, { method: 'POST' });
 
     expect(response.status).toBe(404);
+  });
+
+  it('keeps queued messages across a restart', async () => {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'fixture-scheduled' }));
+    const marker = `restart-${Date.now()}`;
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ marker }) }));
+
+    await stack.stop();
+    await start(false);
+    const afterRestart = await receive('fixture-scheduled');
+
+    expect(afterRestart).toContainEqual({ marker });
   });
 });
