@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type EventPattern, matchesEventPattern, parseEventPattern } from './event-pattern.ts';
 import { applyInputPath, applyInputTransformer } from './input-transformer.ts';
-import { AwsServiceError, isRecord, listenJsonProtocol, requireString } from './json-protocol.ts';
+import {
+  AwsServiceError,
+  closeServer,
+  isRecord,
+  listenJsonProtocol,
+  requireString,
+} from './json-protocol.ts';
 
 export interface RuleTarget {
   readonly id: string;
@@ -299,8 +305,7 @@ export class LocalEventBus {
   async stop(): Promise<void> {
     const server = this.server;
     if (server) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      await closeServer(server);
     }
     await this.drain();
   }

@@ -112,3 +112,11 @@ export function requireString(input: Record<string, unknown>, key: string): stri
 }
 
 export { isRecord };
+
+/** Stops accepting connections and drops idle keep-alive ones, so shutdown never waits on a client. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

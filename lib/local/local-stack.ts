@@ -20,6 +20,7 @@ import {
   startSqs,
 } from './emulators.ts';
 import { type BusEvent, type Delivery, LocalEventBus } from './event-bus.ts';
+import { closeServer } from './json-protocol.ts';
 import { FunctionPool } from './lambda/function-pool.ts';
 import { provisionQueues, provisionTables } from './provision.ts';
 import { restoreQueues, snapshotQueues } from './queue-snapshots.ts';
@@ -392,13 +393,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       server.once('error', reject);
       server.listen(apiPort, '127.0.0.1', () => resolve());
     });
-    stoppers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    stoppers.push(() => closeServer(server));
     mark('runtime', phase);
     timings.total = Math.round(performance.now() - started);
 

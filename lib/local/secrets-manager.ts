@@ -1,7 +1,7 @@
 // Local Secrets Manager speaking the real JSON protocol for the operations Nurture uses (GetSecretValue, PutSecretValue).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { AwsServiceError, listenJsonProtocol, requireString } from './json-protocol.ts';
+import { AwsServiceError, closeServer, listenJsonProtocol, requireString } from './json-protocol.ts';
 
 export interface LocalSecret {
   readonly arn: string;
@@ -75,7 +75,6 @@ export class LocalSecretsManager {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
+    await closeServer(server);
   }
 }
