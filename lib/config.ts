@@ -24,16 +24,25 @@ const configSchema = z
       .string()
       .regex(/^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$/, 'must be an email address or "Name <address>"')
       .optional(),
-    allowedOrigins: csv.pipe(z.array(origin)).default([]),
+    allowedOrigins: csv.pipe(z.array(origin)).optional(),
     adminAuth: z.enum(['token', 'iam'], { message: 'must be "token" or "iam"' }).default('token'),
     logRetentionDays: z.coerce.number().int().positive().optional(),
     eventLog: booleanish.optional(),
+    /** Raw tracked events are kept this long (default about 13 months). */
+    eventRetentionDays: z.coerce.number().int().min(1).max(3650).default(396),
+    /** The site's own domain: referrers from its subdomains are internal, not referral traffic. */
+    siteHost: z
+      .string()
+      .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a host name such as example.com')
+      .optional(),
     apiThrottleRate: z.coerce.number().int().positive().default(1000),
     apiThrottleBurst: z.coerce.number().int().positive().default(2000),
   })
   .transform((c) => ({
     ...c,
     retainData: c.stage === 'prod',
+    // Development accepts tracking from any page; production only from the origins it is given.
+    allowedOrigins: c.allowedOrigins ?? (c.stage === 'prod' ? [] : ['*']),
     logRetentionDays: c.logRetentionDays ?? (c.stage === 'prod' ? 90 : 14),
     archiveRetentionDays: c.stage === 'prod' ? 365 : 7,
     // The bus log copies domain events (which can carry personal data) to CloudWatch Logs: a development aid only.

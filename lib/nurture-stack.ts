@@ -8,6 +8,7 @@ import { NurtureEventBus } from './constructs/event-bus.ts';
 import { NurtureHttpApi } from './constructs/http-api.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
+import { Tracking } from './constructs/tracking.ts';
 import { retentionDays } from './retention.ts';
 
 export interface NurtureStackProps extends StackProps {
@@ -19,6 +20,7 @@ export class NurtureStack extends Stack {
   public readonly eventBus: NurtureEventBus;
   public readonly httpApi: NurtureHttpApi;
   public readonly adminAuth: AdminAuth;
+  public readonly tracking: Tracking;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -76,6 +78,18 @@ export class NurtureStack extends Stack {
       path: '/admin/status',
       handler: adminStatus,
       authorizer: this.adminAuth.authorizer,
+    });
+
+    this.tracking = new Tracking(this, 'Tracking', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      eventBus: this.eventBus.bus,
+      adminAuthorizer: this.adminAuth.authorizer,
+      eventRetentionDays: config.eventRetentionDays,
+      ...(config.siteHost ? { siteHost: config.siteHost } : {}),
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -105,6 +105,16 @@ export class NurtureFunction extends Construct {
   bindTable(envVar: string, table: ITable, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this.role);
     else table.grantReadWriteData(this.role);
+    // The grant covers `<table>/index/*`: the table's own secondary indexes, nothing else.
+    const arn: unknown = Stack.of(this).resolve(table.tableArn);
+    const getAtt = typeof arn === 'object' && arn !== null ? Reflect.get(arn, 'Fn::GetAtt') : undefined;
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${getAtt[0]}.Arn>/index/*]`,
+        reason:
+          "Queries on the table's own secondary indexes; the wildcard is limited to that table's indexes.",
+      });
+    }
     return this.setEnv(envVar, table.tableName);
   }
 

@@ -1,6 +1,6 @@
 // The profile store: one on-demand DynamoDB table for profiles, identities, events and state, with TTL and PITR.
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 export interface ProfileStoreProps {
@@ -29,6 +29,8 @@ export class ProfileStore extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: PROFILE_STORE_KEYS.ttl,
       encryption: TableEncryption.AWS_MANAGED,
+      // The stream is the outbox: domain events are published from stored changes, so none is lost.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: props.retainData,
       removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });

@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHttpApiHandler } from './api-gateway.ts';
 import { readCloudAssembly, synthesize } from './cloud-assembly.ts';
+import { DynamoDbStreamSource } from './dynamodb-stream-source.ts';
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_CREDENTIALS,
@@ -35,6 +37,7 @@ import {
   readFunctions,
   readRules,
   readSchedules,
+  readStreamMappings,
 } from './template-resources.ts';
 
 export interface LocalStackOptions {
@@ -83,6 +86,8 @@ export interface LocalStack extends LocalStackInfo {
   /** Milliseconds from the call to ready, per phase. */
   readonly timings: Readonly<Record<string, number>>;
   invoke(functionLogicalId: string, event: unknown): ReturnType<FunctionPool['invoke']>;
+  /** Resolves when every stream event source has delivered what was written so far, and the bus is drained. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -366,6 +371,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stoppers.push(() => source.stop());
     }
 
+    const streamsClient = new DynamoDBStreamsClient({ ...clientConfig, endpoint: dynamodbEmulator.url });
+    stoppers.push(() => streamsClient.destroy());
+    const streamSources: DynamoDbStreamSource[] = [];
+    for (const mapping of readStreamMappings(model)) {
+      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: mapping.tableName }));
+      if (!Table?.LatestStreamArn)
+        throw new Error(`table ${mapping.tableName} has no stream for ${mapping.logicalId}`);
+      const onFailure = mapping.onFailureArn
+        ? queues.find((q) => q.queueArn === mapping.onFailureArn)
+        : undefined;
+      const source = new DynamoDbStreamSource(
+        {
+          ...mapping,
+          streamArn: Table.LatestStreamArn,
+          ...(onFailure ? { onFailureQueueUrl: onFailure.queueUrl } : {}),
+        },
+        streamsClient,
+        sqs,
+        (event) => invoke(mapping.functionLogicalId, event),
+        {
+          region: LOCAL_REGION,
+          checkpointFile: join(dataDirectory, `stream-checkpoints-${safeFileName(mapping.logicalId)}.json`),
+          onError: (message) => log(`warning: ${message}`),
+        },
+      );
+      source.start();
+      stoppers.push(() => source.stop());
+      streamSources.push(source);
+    }
+
     const apis = readApiDefinitions(model);
     const api = apis[0];
     const apiHandler = api
@@ -394,6 +429,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       server.listen(apiPort, '127.0.0.1', () => resolve());
     });
     stoppers.push(() => closeServer(server));
+    // The local write key is registered through the admin API, as an operator would register a source.
+    if (api?.routes.some((r) => r.routeKey === 'POST /admin/sources')) {
+      const response = await fetch(`${apiUrl}/admin/sources`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${credentials.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Local development', writeKey: credentials.writeKey }),
+      });
+      // 409: registered by an earlier start.
+      if (response.status !== 201 && response.status !== 409) {
+        throw new Error(
+          `Registering the local write key failed: ${response.status} ${await response.text()}`,
+        );
+      }
+    }
     mark('runtime', phase);
     timings.total = Math.round(performance.now() - started);
 
@@ -424,6 +473,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       schedules,
       timings,
       invoke,
+      settle: async () => {
+        await Promise.all(streamSources.map((source) => source.idle()));
+        await bus.drain();
+      },
       stop: stopAll,
     };
   } catch (error) {

@@ -90,6 +90,17 @@ export async function provisionTables(
       };
       await dynamodb.send(new CreateTableCommand(input));
     } else {
+      if (props.StreamSpecification && !existing.StreamSpecification?.StreamEnabled) {
+        await dynamodb.send(
+          new UpdateTableCommand({
+            TableName: tableName,
+            StreamSpecification: {
+              StreamEnabled: true,
+              StreamViewType: parseStreamViewType(props.StreamSpecification.StreamViewType),
+            },
+          }),
+        );
+      }
       const present = new Set((existing.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
       for (const index of gsis.filter((i) => !present.has(i.IndexName))) {
         await dynamodb.send(

@@ -1,5 +1,6 @@
 // Turns template resources into local runtime definitions: functions, rules, schedules, event sources, HTTP APIs.
 import { z } from 'zod';
+import type { StreamEventSourceDefinition } from './dynamodb-stream-source.ts';
 import type { BusArchive, BusRule, RuleTarget } from './event-bus.ts';
 import { type EventPattern, parseEventPattern } from './event-pattern.ts';
 import type { LocalFunctionDefinition } from './lambda/function-pool.ts';
@@ -219,7 +220,50 @@ const mappingProps = z.object({
   FunctionResponseTypes: z.array(z.string()).default([]),
   ScalingConfig: z.object({ MaximumConcurrency: z.coerce.number() }).optional(),
   FilterCriteria: z.object({ Filters: z.array(z.object({ Pattern: z.string() })).default([]) }).optional(),
+  StartingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).optional(),
+  BisectBatchOnFunctionError: z.boolean().default(false),
+  MaximumRetryAttempts: z.coerce.number().default(-1),
+  DestinationConfig: z.object({ OnFailure: z.object({ Destination: z.string() }).optional() }).optional(),
 });
+
+/** A stream mapping as the template declares it; the runtime fills in the local stream ARN. */
+export interface StreamMappingDefinition
+  extends Omit<StreamEventSourceDefinition, 'streamArn' | 'onFailureQueueUrl'> {
+  readonly tableName: string;
+  readonly onFailureArn?: string;
+}
+
+/** DynamoDB stream event source mappings (SQS ones are read by readEventSourceMappings). */
+export function readStreamMappings(model: TemplateModel): StreamMappingDefinition[] {
+  const definitions: StreamMappingDefinition[] = [];
+  for (const resource of model.ofType('AWS::Lambda::EventSourceMapping')) {
+    const props = mappingProps.parse(model.resolve(resource.Properties ?? {}));
+    const table = model.findByPhysical(props.EventSourceArn);
+    if (table?.Type !== 'AWS::DynamoDB::Table') continue;
+    const fn = model.findByPhysical(props.FunctionName);
+    if (!fn)
+      throw new TemplateError(`${resource.logicalId}: function ${props.FunctionName} is not in the template`);
+    definitions.push({
+      logicalId: resource.logicalId,
+      functionLogicalId: fn.logicalId,
+      tableName: model.ref(table.logicalId),
+      startingPosition: props.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+      batchSize: props.BatchSize ?? 100,
+      maximumBatchingWindowSeconds: props.MaximumBatchingWindowInSeconds,
+      reportBatchItemFailures: props.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+      bisectBatchOnFunctionError: props.BisectBatchOnFunctionError,
+      maximumRetryAttempts: props.MaximumRetryAttempts,
+      ...(props.DestinationConfig?.OnFailure
+        ? { onFailureArn: props.DestinationConfig.OnFailure.Destination }
+        : {}),
+      filters: (props.FilterCriteria?.Filters ?? []).map(
+        (f) => patternOf(resource.logicalId, f.Pattern).pattern,
+      ),
+      enabled: props.Enabled,
+    });
+  }
+  return definitions;
+}
 
 export function readEventSourceMappings(
   model: TemplateModel,
@@ -229,7 +273,12 @@ export function readEventSourceMappings(
   for (const resource of model.ofType('AWS::Lambda::EventSourceMapping')) {
     const props = mappingProps.parse(model.resolve(resource.Properties ?? {}));
     const queue = queues.find((q) => q.queueArn === props.EventSourceArn);
-    if (!queue) throw new TemplateError(`${resource.logicalId}: only SQS event sources run locally`);
+    if (!queue) {
+      if (model.findByPhysical(props.EventSourceArn)?.Type === 'AWS::DynamoDB::Table') continue;
+      throw new TemplateError(
+        `${resource.logicalId}: only SQS and DynamoDB stream event sources run locally`,
+      );
+    }
     const fn = model.findByPhysical(props.FunctionName);
     if (!fn)
       throw new TemplateError(`${resource.logicalId}: function ${props.FunctionName} is not in the template`);

@@ -112,7 +112,10 @@ describe('Nurture stack', () => {
         AllowHeaders: Match.arrayWith(['authorization', 'content-type', 'x-retry-count']),
       }),
     });
-    dev.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    dev.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['*'], AllowCredentials: false }),
+    });
+    synth({ stage: 'prod' }).hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
   });
 
   it('throttles the API stage and writes access logs without IPs or user agents', () => {

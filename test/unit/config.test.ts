@@ -29,10 +29,19 @@ describe('stage defaults', () => {
       eventLog: true,
       eventBusName: 'nurture-dev',
       adminAuth: 'token',
-      allowedOrigins: [],
+      allowedOrigins: ['*'],
+      eventRetentionDays: 396,
       apiThrottleRate: 1000,
       apiThrottleBurst: 2000,
     });
+  });
+
+  it('accepts tracking from no browser origin in production until origins are configured', () => {
+    expect(parseConfig(context({ stage: 'prod' })).allowedOrigins).toEqual([]);
+  });
+
+  it('rejects a site host that is not a host name', () => {
+    expect(() => parseConfig(context({ siteHost: 'https://example.com/' }))).toThrow(/-c siteHost: must be a host name/);
   });
 
   it('retains data, keeps logs and archives longer and turns the event log off in production', () => {

@@ -1,0 +1,106 @@
+// Admin API for profiles: look one up by id or identifier, and list its events (newest first).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
+import { readEnvironment } from '../shared/environment.ts';
+import { HttpError, httpHandler, json } from '../shared/http.ts';
+import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
+import { IngestService } from '../tracking/ingest-service.ts';
+import type { Identity } from '../tracking/profile.ts';
+import { normalizeEmail } from '../tracking/profile.ts';
+import { profileView } from '../tracking/profile-view.ts';
+
+const env = readEnvironment({
+  PROFILE_TABLE: z.string().min(1),
+  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+});
+const store = new DynamoDbTrackingStore({
+  client: new DynamoDBClient({}),
+  tableName: env.PROFILE_TABLE,
+  eventRetentionDays: env.EVENT_RETENTION_DAYS,
+});
+const profiles = new IngestService(store);
+
+const lookupQuery = z
+  .object({
+    email: z.string().min(1).optional(),
+    userId: z.string().min(1).optional(),
+    anonymousId: z.string().min(1).optional(),
+  })
+  .refine((q) => [q.email, q.userId, q.anonymousId].filter(Boolean).length === 1, {
+    message: 'give exactly one of email, userId or anonymousId',
+  });
+const eventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+function parseQuery<T extends z.ZodType>(
+  schema: T,
+  query: Record<string, string | undefined> | undefined,
+): z.output<T> {
+  const result = schema.safeParse(query ?? {});
+  if (!result.success) throw new HttpError(400, result.error.issues.map((i) => i.message).join('; '));
+  return result.data;
+}
+
+/** The live profile for an id: merged profiles answer with the profile they were merged into. */
+async function load(id: string) {
+  const core = await store.getProfile(id);
+  if (!core.exists) throw new HttpError(404, `profile ${id} does not exist`);
+  const liveId = core.value.mergedInto === null ? id : await profiles.resolveProfile(id);
+  const live = liveId === id ? core : await store.getProfile(liveId);
+  const traits = await store.getTraits(liveId);
+  return { core: live.value, traits: traits.value };
+}
+
+export const handler = httpHandler(async (event) => {
+  switch (event.routeKey) {
+    case 'GET /admin/profiles': {
+      const query = parseQuery(lookupQuery, event.queryStringParameters);
+      const email = query.email === undefined ? undefined : normalizeEmail(query.email);
+      if (query.email !== undefined && email === undefined)
+        throw new HttpError(400, 'email is not an email address');
+      const identity: Identity = email
+        ? { kind: 'email', value: email }
+        : query.userId
+          ? { kind: 'userId', value: query.userId }
+          : { kind: 'anonymousId', value: query.anonymousId ?? '' };
+      const id = await profiles.find(identity);
+      if (id === undefined) throw new HttpError(404, 'no profile has this identifier');
+      const { core, traits } = await load(id);
+      return json(200, profileView(core, traits));
+    }
+    case 'GET /admin/profiles/{id}': {
+      const { core, traits } = await load(event.pathParameters?.id ?? '');
+      return json(200, profileView(core, traits));
+    }
+    case 'GET /admin/profiles/{id}/events': {
+      const { limit } = parseQuery(eventsQuery, event.queryStringParameters);
+      const { core } = await load(event.pathParameters?.id ?? '');
+      const identities: Identity[] = [
+        ...(core.userId ? [{ kind: 'userId', value: core.userId } satisfies Identity] : []),
+        ...core.anonymousIds.map((value): Identity => ({ kind: 'anonymousId', value })),
+      ];
+      const { events, truncated } = await store.listEvents(identities, limit);
+      return json(200, {
+        profileId: core.id,
+        truncated,
+        events: events.map((e) => ({
+          messageId: e.messageId,
+          sourceId: e.sourceId,
+          type: e.type,
+          event: e.event ?? null,
+          name: e.name ?? null,
+          userId: e.userId ?? null,
+          anonymousId: e.anonymousId ?? null,
+          eventTime: e.enrichment.eventTime,
+          receivedAt: e.enrichment.receivedAt,
+          properties: e.properties,
+          traits: e.traits,
+          channel: e.enrichment.touch.channel,
+          campaign: e.enrichment.touch.campaign,
+          device: e.enrichment.device,
+        })),
+      });
+    }
+    default:
+      throw new HttpError(404, `No admin route ${event.routeKey}`);
+  }
+});

@@ -1,0 +1,117 @@
+// Tracking API entry point: Segment/RudderStack/Snowplow endpoints, pixels and the browser snippet.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as z from 'zod';
+import { readEnvironment } from '../shared/environment.ts';
+import { logger } from '../shared/logger.ts';
+import { BackPressureError, Collector } from '../tracking/collect.ts';
+import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
+import { TRANSPARENT_GIF } from '../tracking/ingest/pixel.ts';
+import { IngestService } from '../tracking/ingest-service.ts';
+import { SourceStore } from '../tracking/source-store.ts';
+
+const env = readEnvironment({
+  PROFILE_TABLE: z.string().min(1),
+  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  SITE_HOST: z.string().optional(),
+});
+
+const dynamodb = new DynamoDBClient({});
+const store = new DynamoDbTrackingStore({
+  client: dynamodb,
+  tableName: env.PROFILE_TABLE,
+  eventRetentionDays: env.EVENT_RETENTION_DAYS,
+});
+const sources = new SourceStore(dynamodb, env.PROFILE_TABLE);
+const ingestService = new IngestService(store);
+
+/** Write keys are looked up once a minute per instance; a revoked key stops within that time. */
+const KEY_CACHE_MS = 60_000;
+const UNKNOWN_KEY_CACHE_MS = 10_000;
+const keyCache = new Map<string, { sourceId: string | undefined; until: number }>();
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+
+async function backPressure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof Error && THROTTLING.has(error.name)) throw new BackPressureError(error.message);
+    throw error;
+  }
+}
+
+const collector = new Collector(
+  {
+    async sourceForWriteKey(writeKey) {
+      const cached = keyCache.get(writeKey);
+      if (cached && cached.until > Date.now()) return cached.sourceId;
+      const sourceId = await backPressure(() => sources.sourceForWriteKey(writeKey));
+      if (keyCache.size > 10_000) keyCache.clear();
+      keyCache.set(writeKey, {
+        sourceId,
+        until: Date.now() + (sourceId ? KEY_CACHE_MS : UNKNOWN_KEY_CACHE_MS),
+      });
+      return sourceId;
+    },
+    ingest: (events) => backPressure(() => ingestService.ingest(events)),
+    countRejected: ({ sourceId, rejected }) =>
+      backPressure(() =>
+        store.countUnprofiled({
+          sourceId,
+          day: new Date().toISOString().slice(0, 10),
+          bots: 0,
+          consentWithheld: 0,
+          rejected,
+        }),
+      ),
+  },
+  env.SITE_HOST ? { siteHost: env.SITE_HOST } : {},
+);
+
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const query: Record<string, string> = {};
+  for (const [key, value] of Object.entries(event.queryStringParameters ?? {}))
+    if (value !== undefined) query[key] = value;
+  try {
+    const response = await collector.handle({
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      headers: event.headers ?? {},
+      query,
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+      sourceIp: event.requestContext.http.sourceIp,
+      requestId: event.requestContext.requestId,
+      receivedAt: new Date(event.requestContext.timeEpoch || Date.now()),
+    });
+    return {
+      statusCode: response.status,
+      headers: response.headers,
+      body: response.body,
+      isBase64Encoded: response.isBase64Encoded ?? false,
+    };
+  } catch (error) {
+    // Clients retry 5xx: nothing was acknowledged, and replays are deduplicated.
+    logger.error('tracking request failed', error instanceof Error ? error : String(error));
+    if (event.requestContext.http.method === 'GET' && event.rawPath !== '/v1/snippet.js') {
+      // Pixels always answer with the GIF: an <img> cannot retry, and a broken image helps nobody.
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' },
+        body: TRANSPARENT_GIF,
+        isBase64Encoded: true,
+      };
+    }
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ success: false, error: 'Internal error; retry' }),
+    };
+  }
+}

@@ -1,0 +1,57 @@
+// Publishes tracking domain events from the profile store's stream (the outbox): stored changes are never lost.
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { readEnvironment } from '../shared/environment.ts';
+import { logger } from '../shared/logger.ts';
+import { publishEvents } from '../shared/publish.ts';
+import {
+  decodeData,
+  domainEventsFor,
+  eventTracked,
+  type TrackingDomainEvent,
+} from '../tracking/domain-events.ts';
+
+const env = readEnvironment({ EVENT_BUS_NAME: z.string().min(1) });
+const eventBridge = new EventBridgeClient({});
+
+const eventName = z.enum(['INSERT', 'MODIFY', 'REMOVE']);
+
+export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const outgoing: Array<{ sequenceNumber: string; domainEvent: TrackingDomainEvent }> = [];
+  for (const record of event.Records) {
+    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+    const pk = record.dynamodb?.Keys?.pk?.S;
+    const sk = record.dynamodb?.Keys?.sk?.S;
+    if (!pk || !sk) continue;
+    try {
+      const change = {
+        eventName: eventName.parse(record.eventName),
+        keys: { pk, sk },
+        newData: decodeData(record.dynamodb?.NewImage?.d?.B),
+        oldData: decodeData(record.dynamodb?.OldImage?.d?.B),
+      };
+      for (const domainEvent of domainEventsFor(change)) outgoing.push({ sequenceNumber, domainEvent });
+    } catch (error) {
+      // A record we cannot read will never become readable: retrying it would block the shard. Skip it, loudly.
+      logger.error('stream record is not a readable tracking item', {
+        sequenceNumber,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  const failed = await publishEvents(
+    eventBridge,
+    env.EVENT_BUS_NAME,
+    outgoing.map(({ domainEvent }) => ({ source: eventTracked.source, ...domainEvent })),
+  );
+  if (failed.length > 0) {
+    // Lambda retries from the first failed record; events after it may be published twice and consumers
+    // dedupe on detail.dedupeKey.
+    const first = outgoing[failed[0] ?? 0]?.sequenceNumber;
+    logger.warn('domain events not published, batch will be retried', { failed: failed.length });
+    return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
+  }
+  logger.info('published domain events', { records: event.Records.length, events: outgoing.length });
+  return { batchItemFailures: [] };
+}

@@ -1,0 +1,265 @@
+// The tracking API as plain request → response logic: Segment, RudderStack, Snowplow, pixels and the snippet.
+
+import { enrich } from './enrichment/index.ts';
+import { decodeBody, headerValue } from './ingest/body.ts';
+import { parsePixel, TRANSPARENT_GIF } from './ingest/pixel.ts';
+import { type ParsedRequest, parseSegmentRequest } from './ingest/segment.ts';
+import { parseSnowplowGet, parseSnowplowPost } from './ingest/snowplow.ts';
+import { writeKeyFrom } from './ingest/write-key.ts';
+import type { IngestResult } from './ingest-service.ts';
+import type { EnrichedEvent, NormalizedEvent } from './model.ts';
+import { renderSnippet } from './snippet/snippet-source.ts';
+
+export interface CollectRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  readonly isBase64Encoded: boolean;
+  readonly sourceIp?: string;
+  readonly receivedAt: Date;
+  /** Distinguishes two loads of the same pixel URL (two opens of one email) when the pixel names no messageId. */
+  readonly requestId?: string;
+}
+
+export interface CollectResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+/** What collect needs from the rest of the system. */
+export interface CollectPorts {
+  /** The source a write key authenticates, or undefined. */
+  sourceForWriteKey(writeKey: string): Promise<string | undefined>;
+  ingest(events: readonly EnrichedEvent[]): Promise<IngestResult>;
+  /** Counts requests or events that were refused (unknown key, invalid pixel), for operators. */
+  countRejected(counts: { sourceId: string; rejected: number }): Promise<void>;
+}
+
+export interface CollectOptions {
+  /** Site host, so referrers from the site's own subdomains count as internal. */
+  readonly siteHost?: string;
+}
+
+/** Thrown by ports when storage is throttled: the client should retry later. */
+export class BackPressureError extends Error {
+  override name = 'BackPressureError';
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): CollectResponse {
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+function gif(): CollectResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' },
+    body: TRANSPARENT_GIF,
+    isBase64Encoded: true,
+  };
+}
+
+/** A stable per-request classification of an endpoint; unknown paths are 404 like any API. */
+type Endpoint = 'segment' | 'metrics' | 'pixel' | 'snowplow-post' | 'snowplow-get' | 'snippet' | 'unknown';
+
+export function endpointOf(method: string, path: string): Endpoint {
+  if (method === 'GET' && path === '/v1/snippet.js') return 'snippet';
+  if (method === 'GET' && /^\/v1\/pixel\/[^/]+$/.test(path)) return 'pixel';
+  if (method === 'GET' && path === '/i') return 'snowplow-get';
+  if (method === 'POST' && path === '/com.snowplowanalytics.snowplow/tp2') return 'snowplow-post';
+  if (method === 'POST' && path === '/v1/m') return 'metrics';
+  if (method === 'POST' && /^\/v1\/[a-z]+$/.test(path)) return 'segment';
+  return 'unknown';
+}
+
+interface Outcome {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly errors: ReadonlyArray<{ index: number; error: string }>;
+}
+
+export class Collector {
+  constructor(
+    private readonly ports: CollectPorts,
+    private readonly options: CollectOptions = {},
+  ) {}
+
+  async handle(request: CollectRequest): Promise<CollectResponse> {
+    const endpoint = endpointOf(request.method, request.path);
+    try {
+      switch (endpoint) {
+        case 'snippet':
+          return this.snippet(request);
+        case 'metrics':
+          // analytics.js telemetry: accepted and discarded, so browsers do not log errors.
+          return json(200, { success: true });
+        case 'pixel':
+          return await this.pixel(request);
+        case 'snowplow-get':
+          return await this.snowplowGet(request);
+        case 'snowplow-post':
+        case 'segment':
+          return await this.post(request, endpoint);
+        default:
+          return json(404, { error: `No tracking endpoint ${request.method} ${request.path}` });
+      }
+    } catch (error) {
+      if (error instanceof BackPressureError) {
+        if (endpoint === 'pixel' || endpoint === 'snowplow-get') return gif();
+        return json(503, { error: 'Storage is busy; retry later' }, { 'retry-after': '2' });
+      }
+      throw error;
+    }
+  }
+
+  private snippet(request: CollectRequest): CollectResponse {
+    const host =
+      headerValue(request.headers, 'x-forwarded-host') ?? headerValue(request.headers, 'host') ?? '';
+    const proto = headerValue(request.headers, 'x-forwarded-proto') ?? 'https';
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/javascript; charset=utf-8',
+        'cache-control': 'public, max-age=300',
+      },
+      body: renderSnippet({ apiHost: `${proto}://${host}` }),
+    };
+  }
+
+  private async post(
+    request: CollectRequest,
+    endpoint: 'segment' | 'snowplow-post',
+  ): Promise<CollectResponse> {
+    const decoded = decodeBody({
+      body: request.body,
+      isBase64Encoded: request.isBase64Encoded,
+      headers: request.headers,
+    });
+    if (!decoded.ok) return json(decoded.status, { success: false, error: decoded.error });
+    const parsed: ParsedRequest =
+      endpoint === 'segment'
+        ? parseSegmentRequest({ path: request.path, body: decoded.value })
+        : parseSnowplowPost(decoded.value);
+    if ('error' in parsed) return json(400, { success: false, error: parsed.error });
+
+    // Basic auth or the body's writeKey covers the whole request; otherwise each event names its own key.
+    const requestKey = writeKeyFrom({
+      authorization: headerValue(request.headers, 'authorization'),
+      body: decoded.value,
+    });
+    const outcome = await this.ingestVerdicts(parsed, requestKey, request, parsed.batchSentAt);
+    if (outcome === 'unauthorized') {
+      return json(
+        401,
+        { success: false, error: 'Unknown or revoked write key' },
+        { 'www-authenticate': 'Basic realm="nurture"' },
+      );
+    }
+    const status = outcome.accepted + outcome.duplicates === 0 && outcome.rejected > 0 ? 400 : 200;
+    return json(status, { success: status === 200, ...outcome });
+  }
+
+  private async pixel(request: CollectRequest): Promise<CollectResponse> {
+    const type = request.path.split('/').pop() ?? '';
+    const result = parsePixel({
+      type,
+      query: request.query,
+      ...(request.requestId ? { requestId: request.requestId } : {}),
+    });
+    if (!result.event) {
+      await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+      return gif();
+    }
+    const parsed: ParsedRequest = { events: [{ ok: true, index: 0, event: result.event }] };
+    const outcome = await this.ingestVerdicts(parsed, result.writeKey, request, undefined);
+    if (outcome === 'unauthorized') await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+    return gif();
+  }
+
+  private async snowplowGet(request: CollectRequest): Promise<CollectResponse> {
+    const parsed = parseSnowplowGet(request.query);
+    if ('error' in parsed) {
+      await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+      return gif();
+    }
+    const outcome = await this.ingestVerdicts(parsed, undefined, request, undefined);
+    if (outcome === 'unauthorized') await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+    return gif();
+  }
+
+  /** Authenticates, enriches and ingests the valid events of a request, per source. */
+  private async ingestVerdicts(
+    parsed: Exclude<ParsedRequest, { error: string }>,
+    requestKey: string | undefined,
+    request: CollectRequest,
+    batchSentAt: string | undefined,
+  ): Promise<Outcome | 'unauthorized'> {
+    const errors: Array<{ index: number; error: string }> = [];
+    const bySource = new Map<string, EnrichedEvent[]>();
+    const sourceOf = new Map<string, string | undefined>();
+    const lookup = async (key: string | undefined) => {
+      if (key === undefined) return undefined;
+      if (!sourceOf.has(key)) sourceOf.set(key, await this.ports.sourceForWriteKey(key));
+      return sourceOf.get(key);
+    };
+    const requestSource = await lookup(requestKey);
+    if (requestKey !== undefined && requestSource === undefined) return 'unauthorized';
+
+    let authenticated = requestSource !== undefined;
+    for (const verdict of parsed.events) {
+      if (!verdict.ok) {
+        errors.push({ index: verdict.index, error: verdict.error });
+        continue;
+      }
+      const sourceId = requestSource ?? (await lookup(verdict.event.writeKey));
+      if (sourceId === undefined) {
+        errors.push({ index: verdict.index, error: 'unknown or missing write key' });
+        continue;
+      }
+      authenticated = true;
+      const list = bySource.get(sourceId) ?? [];
+      list.push(this.enriched(verdict.event, sourceId, request, batchSentAt));
+      bySource.set(sourceId, list);
+    }
+    if (!authenticated && parsed.events.some((v) => v.ok)) return 'unauthorized';
+
+    let accepted = 0;
+    let duplicates = 0;
+    for (const events of bySource.values()) {
+      const result = await this.ports.ingest(events);
+      accepted += result.accepted + result.bots + result.consentWithheld;
+      duplicates += result.duplicates;
+    }
+    return { accepted, duplicates, rejected: errors.length, errors };
+  }
+
+  private enriched(
+    event: NormalizedEvent,
+    sourceId: string,
+    request: CollectRequest,
+    batchSentAt?: string,
+  ): EnrichedEvent {
+    // The write key is a credential: it is never stored with the event.
+    const { writeKey: _writeKey, ...rest } = event;
+    const sentAt = event.sentAt ?? batchSentAt;
+    const withSentAt = sentAt === undefined ? rest : { ...rest, sentAt };
+    return {
+      ...withSentAt,
+      sourceId,
+      enrichment: enrich(withSentAt, {
+        receivedAt: request.receivedAt,
+        ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
+        ...(headerValue(request.headers, 'user-agent')
+          ? { userAgentHeader: headerValue(request.headers, 'user-agent') }
+          : {}),
+        ...(this.options.siteHost ? { siteHost: this.options.siteHost } : {}),
+      }),
+    };
+  }
+}

@@ -1,0 +1,139 @@
+// The tracking domain events (catalogue entries) and how they follow from changes in the store (the outbox).
+import { gunzipSync } from 'node:zlib';
+import * as z from 'zod';
+import { defineDomainEvent } from '../shared/events.ts';
+import { CHANNELS, enrichedEventSchema, profileCoreSchema } from './schemas.ts';
+
+export const eventTracked = defineDomainEvent({
+  detailType: 'event.tracked',
+  source: 'nurture.tracking',
+  detail: z.object({
+    /** Consumers dedupe on this: a replayed or re-published event carries the same key. */
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    sourceId: z.string(),
+    messageId: z.string(),
+    type: z.enum(['identify', 'track', 'page', 'screen', 'group', 'alias']),
+    event: z.string().nullable(),
+    name: z.string().nullable(),
+    userId: z.string().nullable(),
+    anonymousId: z.string().nullable(),
+    eventTime: z.string(),
+    channel: z.enum(CHANNELS),
+    campaign: z.string().nullable(),
+    landingPage: z.string().nullable(),
+    device: z.enum(['desktop', 'mobile', 'tablet']),
+    properties: z.record(z.string(), z.json()),
+  }),
+});
+
+export const profileIdentified = defineDomainEvent({
+  detailType: 'profile.identified',
+  source: 'nurture.tracking',
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    userId: z.string().nullable(),
+    emails: z.array(z.string()),
+    /** Identifiers new in this change. */
+    newUserId: z.boolean(),
+    newEmails: z.array(z.string()),
+  }),
+});
+
+export const profileMerged = defineDomainEvent({
+  detailType: 'profile.merged',
+  source: 'nurture.tracking',
+  detail: z.object({ dedupeKey: z.string(), fromProfileId: z.string(), intoProfileId: z.string() }),
+});
+
+export const TRACKING_EVENTS = [eventTracked, profileIdentified, profileMerged] as const;
+
+export type TrackingDomainEvent =
+  | { detailType: 'event.tracked'; detail: z.infer<typeof eventTracked.detail> }
+  | { detailType: 'profile.identified'; detail: z.infer<typeof profileIdentified.detail> }
+  | { detailType: 'profile.merged'; detail: z.infer<typeof profileMerged.detail> };
+
+/** One change of one item, as a DynamoDB stream delivers it (binary attributes may arrive base64-encoded). */
+export interface ItemChange {
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly keys: { readonly pk: string; readonly sk: string };
+  readonly newData?: unknown;
+  readonly oldData?: unknown;
+}
+
+/** Decodes a stream image's gzip `d` attribute, given either bytes or Lambda's base64 string. */
+export function decodeData(value: string | Uint8Array | undefined): unknown {
+  if (value === undefined) return undefined;
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+  return JSON.parse(gunzipSync(bytes).toString('utf8'));
+}
+
+const storedEvent = z.object({ event: enrichedEventSchema, profileId: z.string() });
+const storedProfile = profileCoreSchema.omit({ version: true });
+
+/** The domain events an item change stands for; items other than events and profiles stand for none. */
+export function domainEventsFor(change: ItemChange): TrackingDomainEvent[] {
+  if (change.keys.pk.startsWith('EVENTS#') && change.eventName === 'INSERT') {
+    const { event, profileId } = storedEvent.parse(change.newData);
+    return [
+      {
+        detailType: 'event.tracked',
+        detail: {
+          dedupeKey: `${event.sourceId}:${event.messageId}`,
+          profileId,
+          sourceId: event.sourceId,
+          messageId: event.messageId,
+          type: event.type,
+          event: event.event ?? null,
+          name: event.name ?? null,
+          userId: event.userId ?? null,
+          anonymousId: event.anonymousId ?? null,
+          eventTime: event.enrichment.eventTime,
+          channel: event.enrichment.touch.channel,
+          campaign: event.enrichment.touch.campaign,
+          landingPage: event.enrichment.touch.landingPage,
+          device: event.enrichment.device,
+          properties: event.properties,
+        },
+      },
+    ];
+  }
+  if (
+    change.keys.pk.startsWith('PROFILE#') &&
+    change.keys.sk === 'PROFILE' &&
+    change.eventName !== 'REMOVE'
+  ) {
+    const after = storedProfile.parse(change.newData);
+    const before = change.oldData === undefined ? undefined : storedProfile.parse(change.oldData);
+    const out: TrackingDomainEvent[] = [];
+    if (after.mergedInto !== null && before?.mergedInto !== after.mergedInto) {
+      out.push({
+        detailType: 'profile.merged',
+        detail: {
+          dedupeKey: `merge:${after.id}:${after.mergedInto}`,
+          fromProfileId: after.id,
+          intoProfileId: after.mergedInto,
+        },
+      });
+      return out;
+    }
+    const newUserId = after.userId !== null && before?.userId !== after.userId;
+    const newEmails = after.emails.filter((e) => !(before?.emails ?? []).includes(e));
+    if (newUserId || newEmails.length > 0) {
+      out.push({
+        detailType: 'profile.identified',
+        detail: {
+          dedupeKey: `identified:${after.id}:${after.userId ?? ''}:${[...after.emails].sort().join(',')}`,
+          profileId: after.id,
+          userId: after.userId,
+          emails: after.emails,
+          newUserId,
+          newEmails,
+        },
+      });
+    }
+    return out;
+  }
+  return [];
+}

@@ -1,0 +1,346 @@
+// Ingest: dedupes, resolves identities (with merges) and applies events to profiles exactly once.
+import { randomBytes } from 'node:crypto';
+import type { EnrichedEvent } from './model.ts';
+import {
+  analyticsAllowed,
+  applyEvents,
+  applyTraits,
+  consentOf,
+  defaultProfileId,
+  emptyProfile,
+  emptyTraits,
+  type Identity,
+  mergeProfiles,
+  mergeTraits,
+  normalizeEmail,
+  type ProfileCore,
+  primaryIdentity,
+  traitsChanged,
+  traitsOf,
+} from './profile.ts';
+import { type TrackingStore, VersionConflictError } from './store.ts';
+
+export interface IngestResult {
+  /** Events stored and applied now. */
+  readonly accepted: number;
+  /** Events seen before (same source and messageId): nothing changed. */
+  readonly duplicates: number;
+  readonly bots: number;
+  readonly consentWithheld: number;
+  /** Profiles merged into others while ingesting. */
+  readonly merges: ReadonlyArray<{ readonly from: string; readonly into: string }>;
+}
+
+/** Conditional writes that lose a race re-read and retry; more attempts than this means something is wrong. */
+const MAX_ATTEMPTS = 8;
+/** Parallel DynamoDB calls per request: enough to hide latency, few enough not to throttle a partition. */
+const CONCURRENCY = 16;
+
+async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      const item = items[index];
+      if (item !== undefined) results[index] = await fn(item);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export class IngestService {
+  constructor(private readonly store: TrackingStore) {}
+
+  /**
+   * Follows identity pointers and finishes any merge a crashed request left half done, so the answer is always
+   * the live profile for the identity.
+   */
+  async resolve(identity: Identity): Promise<string> {
+    return this.live((await this.store.getIdentityPointer(identity)) ?? defaultProfileId(identity));
+  }
+
+  /** The profile that holds a (possibly merged) profile's data now. */
+  resolveProfile(profileId: string): Promise<string> {
+    return this.live(profileId);
+  }
+
+  /** Follows `mergedInto` from a profile to the one that holds its data now. */
+  private async live(profileId: string): Promise<string> {
+    let id = profileId;
+    for (let hops = 0; hops < MAX_ATTEMPTS; hops += 1) {
+      const { value } = await this.store.getProfile(id);
+      if (value.mergedInto === null) return id;
+      await this.completeMerge(id, value.mergedInto);
+      id = value.mergedInto;
+    }
+    throw new Error(`profile ${profileId} forwards through too many merges`);
+  }
+
+  /** Resolves an identity to an existing profile, or undefined when nothing was ever recorded for it. */
+  async find(identity: Identity): Promise<string | undefined> {
+    const pointer = await this.store.getIdentityPointer(identity);
+    if (pointer === undefined && identity.kind === 'email') return undefined;
+    const id = await this.resolve(identity);
+    const { exists } = await this.store.getProfile(id);
+    return exists ? id : undefined;
+  }
+
+  /**
+   * Merges profile `from` into `into`. Safe to repeat and to run concurrently: `from` is first marked with
+   * `mergedInto` (a conditional write that fails any concurrent update of it), then its state is folded into
+   * `into` once (guarded by `mergedFrom`), and finally its identities are pointed at `into`.
+   */
+  async merge(fromId: string, intoId: string): Promise<boolean> {
+    if (fromId === intoId) return false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const from = await this.store.getProfile(fromId);
+      if (from.value.mergedInto !== null && from.value.mergedInto !== intoId) {
+        // Already merged elsewhere: join the two chains by merging where it went.
+        return this.merge(await this.live(from.value.mergedInto), intoId);
+      }
+      if (from.value.mergedInto === null) {
+        try {
+          await this.store.putProfile(
+            { ...from.value, mergedInto: intoId, version: from.value.version + 1 },
+            { expectedVersion: from.value.version, claims: from.claims },
+          );
+        } catch (error) {
+          if (error instanceof VersionConflictError) continue;
+          throw error;
+        }
+      }
+      await this.completeMerge(fromId, intoId);
+      return true;
+    }
+    throw new Error(`merging ${fromId} into ${intoId} kept conflicting`);
+  }
+
+  private async completeMerge(fromId: string, intoId: string): Promise<void> {
+    const from = await this.store.getProfile(fromId);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const into = await this.store.getProfile(intoId);
+      if (into.value.mergedFrom.includes(fromId)) break;
+      const merged = mergeProfiles(into.value, { ...from.value, mergedInto: null });
+      try {
+        await this.store.putProfile(
+          { ...merged, version: into.value.version + 1 },
+          { expectedVersion: into.value.version, claims: into.claims },
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const [fromTraits, intoTraits] = await Promise.all([
+        this.store.getTraits(fromId),
+        this.store.getTraits(intoId),
+      ]);
+      if (!fromTraits.exists) break;
+      const merged = mergeTraits(intoTraits.value, fromTraits.value);
+      if (!traitsChanged(intoTraits.value, merged)) break;
+      try {
+        await this.store.putTraits(
+          { ...merged, version: intoTraits.value.version + 1 },
+          intoTraits.value.version,
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    }
+    const identities: Identity[] = [
+      ...from.value.anonymousIds.map((value): Identity => ({ kind: 'anonymousId', value })),
+      ...(from.value.userId ? [{ kind: 'userId', value: from.value.userId } satisfies Identity] : []),
+    ];
+    await inParallel(identities, (identity) => this.store.putIdentityPointer(identity, intoId));
+  }
+
+  /** Links identities that an event or alias says belong to one person, merging their profiles. */
+  private async link(
+    primary: Identity,
+    others: readonly Identity[],
+    merges: Array<{ from: string; into: string }>,
+  ): Promise<string> {
+    let into = await this.resolve(primary);
+    for (const other of others) {
+      const otherId = await this.resolve(other);
+      if (otherId === into) continue;
+      // The known (userId) profile survives; an anonymous one is folded into it.
+      await this.merge(otherId, into);
+      merges.push({ from: otherId, into });
+      into = await this.resolve(primary);
+    }
+    return into;
+  }
+
+  /** Ingests enriched events of one source: the whole effect happens exactly once, however often it is retried. */
+  async ingest(events: readonly EnrichedEvent[]): Promise<IngestResult> {
+    const merges: Array<{ from: string; into: string }> = [];
+    const bots = events.filter((e) => e.enrichment.isBot);
+    const humans = events.filter((e) => !e.enrichment.isBot);
+    const withheld = humans.filter((e) => !analyticsAllowed(e));
+    const profiled = humans.filter((e) => analyticsAllowed(e));
+
+    // Identity links first (alias, identify with both ids), in event-time order, so events land on merged profiles.
+    for (const event of [...profiled].sort((a, b) =>
+      a.enrichment.eventTime.localeCompare(b.enrichment.eventTime),
+    )) {
+      if (event.type === 'alias' && event.userId && event.previousId) {
+        await this.link(
+          { kind: 'userId', value: event.userId },
+          [await this.previousIdentity(event.previousId)],
+          merges,
+        );
+      } else if (event.userId && event.anonymousId) {
+        await this.link(
+          { kind: 'userId', value: event.userId },
+          [{ kind: 'anonymousId', value: event.anonymousId }],
+          merges,
+        );
+      }
+    }
+
+    const claim = newClaim();
+    const byProfile = new Map<string, EnrichedEvent[]>();
+    let duplicates = 0;
+    const placed = await inParallel(profiled, async (event) => {
+      const identity = primaryIdentity(event);
+      if (!identity) return { event, profileId: undefined, fresh: false };
+      const profileId = await this.resolve(identity);
+      const fresh = await this.store.putEventOnce({ event, profileId, claim });
+      if (fresh) return { event, profileId, fresh: true };
+      // A duplicate: apply it only if the request that stored it died before its profile write.
+      const stored = await this.store.getEvent(identity, event.sourceId, event.messageId);
+      if (stored === undefined) return { event, profileId, fresh: false };
+      const owner = await this.resolve(identity);
+      const profile = await this.store.getProfile(owner);
+      const applied =
+        profile.claims.includes(stored.claim) ||
+        (profile.value.mergedFrom.length > 0 && (await this.appliedBeforeMerge(profile.value, stored.claim)));
+      return { event: stored.event, profileId: owner, fresh: !applied, reclaimed: stored.claim };
+    });
+    const reclaimed = new Set<string>();
+    for (const item of placed) {
+      if (!item.profileId) continue;
+      if (!item.fresh) {
+        duplicates += 1;
+        continue;
+      }
+      if ('reclaimed' in item && item.reclaimed) reclaimed.add(item.reclaimed);
+      const list = byProfile.get(item.profileId) ?? [];
+      list.push(item.event);
+      byProfile.set(item.profileId, list);
+    }
+
+    await inParallel([...byProfile], ([profileId, profileEvents]) =>
+      this.applyToProfile(profileId, profileEvents, [claim, ...reclaimed]),
+    );
+    for (const event of withheld) await this.recordConsentOnly(event);
+
+    const day = new Date().toISOString().slice(0, 10);
+    const sourceId = events[0]?.sourceId;
+    if (sourceId && (bots.length > 0 || withheld.length > 0)) {
+      await this.store.countUnprofiled({
+        sourceId,
+        day,
+        bots: bots.length,
+        consentWithheld: withheld.length,
+      });
+    }
+    const accepted = [...byProfile.values()].reduce((n, list) => n + list.length, 0);
+    return { accepted, duplicates, bots: bots.length, consentWithheld: withheld.length, merges };
+  }
+
+  /** An alias's previousId is usually an anonymousId; Segment also allows a former userId, if one is known. */
+  private async previousIdentity(previousId: string): Promise<Identity> {
+    const asUser: Identity = { kind: 'userId', value: previousId };
+    return (await this.find(asUser)) !== undefined ? asUser : { kind: 'anonymousId', value: previousId };
+  }
+
+  /** A claim recorded on a profile that was later merged away counts as applied: its counters moved with it. */
+  private async appliedBeforeMerge(profile: ProfileCore, claim: string): Promise<boolean> {
+    for (const id of profile.mergedFrom) {
+      if ((await this.store.getProfile(id)).claims.includes(claim)) return true;
+    }
+    return false;
+  }
+
+  private async applyToProfile(
+    profileId: string,
+    events: EnrichedEvent[],
+    claims: readonly string[],
+  ): Promise<void> {
+    let id = profileId;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const current = await this.store.getProfile(id);
+      if (current.value.mergedInto !== null) {
+        id = await this.live(current.value.mergedInto);
+        continue;
+      }
+      const next = applyEvents(current.value, events);
+      try {
+        // Every claim this write settles is recorded, including those of stored-but-unapplied events it recovers.
+        await this.store.putProfile(
+          { ...next, version: current.value.version + 1 },
+          { expectedVersion: current.value.version, claims: [...current.claims, ...claims] },
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        if (attempt === MAX_ATTEMPTS - 1) throw error;
+      }
+    }
+    if (!events.some((e) => Object.keys(traitsOf(e)).length > 0)) return;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const current = await this.store.getTraits(id);
+      const next = applyTraits(current.value.id === id ? current.value : emptyTraits(id), events);
+      if (!traitsChanged(current.value, next)) break;
+      try {
+        await this.store.putTraits({ ...next, version: current.value.version + 1 }, current.value.version);
+        break;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    }
+    const emails = new Set(
+      events.map((e) => normalizeEmail(traitsOf(e).email)).filter((e): e is string => !!e),
+    );
+    await inParallel([...emails], (email) =>
+      this.store.putIdentityPointer({ kind: 'email', value: email }, id),
+    );
+  }
+
+  /** An event whose consent object withholds analytics is not stored; only the consent decision is kept. */
+  private async recordConsentOnly(event: EnrichedEvent): Promise<void> {
+    const identity = primaryIdentity(event);
+    const preferences = consentOf(event);
+    if (!identity || !preferences) return;
+    const id = await this.resolve(identity);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const current = await this.store.getProfile(id);
+      const at = event.enrichment.eventTime;
+      if (current.value.consent && current.value.consent.updatedAt > at) return;
+      const base = current.exists ? current.value : emptyProfile(id);
+      try {
+        await this.store.putProfile(
+          {
+            ...base,
+            consent: { categoryPreferences: preferences, updatedAt: at, source: event.sourceId },
+            version: current.value.version + 1,
+          },
+          { expectedVersion: current.value.version, claims: current.claims },
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    }
+  }
+}
+
+function newClaim(): string {
+  return randomBytes(6).toString('base64url');
+}

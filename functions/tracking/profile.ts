@@ -1,0 +1,345 @@
+// Profiles as pure data: applying tracked events, merging two profiles, and the identity rules behind them.
+import { createHash } from 'node:crypto';
+import type { Channel, EnrichedEvent, JsonObject, JsonValue, Touch } from './model.ts';
+
+/** A session ends after 30 minutes without events (KPIS.md). */
+export const SESSION_GAP_MS = 30 * 60 * 1000;
+/** Anonymous profiles that are never identified expire this long after they were last seen. */
+export const ANONYMOUS_PROFILE_TTL_DAYS = 30;
+/** Bounds that keep a profile item small (DynamoDB bills writes per KB). */
+export const MAX_ANONYMOUS_IDS = 50;
+export const MAX_EMAILS = 10;
+
+export interface TimedTouch extends Touch {
+  /** Event time of the event that started the session. */
+  readonly at: string;
+}
+
+export interface ProfileCounters {
+  events: number;
+  pageViews: number;
+  sessions: number;
+  /** Sessions per channel. */
+  sessionsByChannel: Partial<Record<Channel, number>>;
+}
+
+export interface ConsentState {
+  readonly categoryPreferences: { readonly [category: string]: boolean };
+  readonly updatedAt: string;
+  readonly source: string;
+}
+
+/** The profile's core item: small, written on every batch that touches the profile. */
+export interface ProfileCore {
+  readonly id: string;
+  userId: string | null;
+  anonymousIds: string[];
+  emails: string[];
+  firstSeen: string | null;
+  lastSeen: string | null;
+  firstTouch: TimedTouch | null;
+  lastTouch: TimedTouch | null;
+  counters: ProfileCounters;
+  /** The session the last event belongs to. */
+  session: { startedAt: string; lastEventAt: string; channel: Channel } | null;
+  consent: ConsentState | null;
+  /** Profiles merged into this one. */
+  mergedFrom: string[];
+  /** Set when this profile was merged into another; it then only forwards. */
+  mergedInto: string | null;
+  /** Optimistic-concurrency version: every write expects the version it read. */
+  version: number;
+}
+
+/** Traits with, per key, the event time and message that set them: last write wins by event time. */
+export interface ProfileTraits {
+  readonly id: string;
+  traits: JsonObject;
+  setBy: Record<string, { at: string; messageId: string }>;
+  version: number;
+}
+
+export function emptyProfile(id: string): ProfileCore {
+  return {
+    id,
+    userId: null,
+    anonymousIds: [],
+    emails: [],
+    firstSeen: null,
+    lastSeen: null,
+    firstTouch: null,
+    lastTouch: null,
+    counters: { events: 0, pageViews: 0, sessions: 0, sessionsByChannel: {} },
+    session: null,
+    consent: null,
+    mergedFrom: [],
+    mergedInto: null,
+    version: 0,
+  };
+}
+
+export function emptyTraits(id: string): ProfileTraits {
+  return { id, traits: {}, setBy: {}, version: 0 };
+}
+
+function hashId(prefix: string, value: string): string {
+  return `${prefix}_${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * Profile IDs follow from the identifier a profile was first known by, so the first event of a visitor needs no
+ * identity-map write: `a_…` for an anonymousId, `u_…` for a userId. Merges redirect through the identity map.
+ */
+export function defaultProfileId(identity: Identity): string {
+  return identity.kind === 'anonymousId' ? hashId('a', identity.value) : hashId('u', identity.value);
+}
+
+export type Identity =
+  | { readonly kind: 'anonymousId'; readonly value: string }
+  | { readonly kind: 'userId'; readonly value: string }
+  | { readonly kind: 'email'; readonly value: string };
+
+export function identityKey(identity: Identity): string {
+  const prefix = identity.kind === 'anonymousId' ? 'a' : identity.kind === 'userId' ? 'u' : 'e';
+  return `${prefix}:${identity.value}`;
+}
+
+/** The identity an event is filed under: its userId when it has one, else its anonymousId. */
+export function primaryIdentity(event: { userId?: string; anonymousId?: string }): Identity | undefined {
+  if (event.userId) return { kind: 'userId', value: event.userId };
+  if (event.anonymousId) return { kind: 'anonymousId', value: event.anonymousId };
+  return undefined;
+}
+
+export function normalizeEmail(value: JsonValue | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const email = value.trim().toLowerCase();
+  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email) ? email : undefined;
+}
+
+function isRecord(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Traits an event sets: identify/group traits, and `context.traits` on any call. */
+export function traitsOf(event: EnrichedEvent): JsonObject {
+  const contextTraits = isRecord(event.context.traits) ? event.context.traits : {};
+  return event.type === 'identify' ? { ...contextTraits, ...event.traits } : contextTraits;
+}
+
+/** Segment's consent object (`context.consent.categoryPreferences`) or its consent-updated track event. */
+export function consentOf(event: EnrichedEvent): { readonly [category: string]: boolean } | undefined {
+  const fromContext = isRecord(event.context.consent) ? event.context.consent.categoryPreferences : undefined;
+  const fromEvent =
+    event.type === 'track' && event.event === 'Segment Consent Preference Updated'
+      ? ((isRecord(event.properties.consent) ? event.properties.consent.categoryPreferences : undefined) ??
+        event.properties.categoryPreferences)
+      : undefined;
+  const preferences = fromEvent ?? fromContext;
+  if (!isRecord(preferences)) return undefined;
+  const out: Record<string, boolean> = {};
+  for (const [category, allowed] of Object.entries(preferences))
+    if (typeof allowed === 'boolean') out[category] = allowed;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Whether the event may be profiled: not when its own consent object withholds analytics. */
+export function analyticsAllowed(event: EnrichedEvent): boolean {
+  return consentOf(event)?.analytics !== false;
+}
+
+function earlier(a: string | null, b: string): string {
+  return a === null || b < a ? b : a;
+}
+
+function later(a: string | null, b: string): string {
+  return a === null || b > a ? b : a;
+}
+
+function addUnique(list: string[], value: string, max: number): string[] {
+  if (list.includes(value)) return list;
+  // The oldest entries go first when the bound is reached; the identity map still resolves them.
+  return [...list, value].slice(-max);
+}
+
+/** Whether an event starts a new session after `session` (KPIS.md: 30 min gap, new campaign or external referrer). */
+function startsSession(profile: ProfileCore, event: EnrichedEvent): boolean {
+  const session = profile.session;
+  if (session === null) return true;
+  const at = Date.parse(event.enrichment.eventTime);
+  if (at < Date.parse(session.startedAt)) return false;
+  if (at - Date.parse(session.lastEventAt) >= SESSION_GAP_MS) return true;
+  const touch = event.enrichment.touch;
+  const hasCampaign = touch.source !== null || touch.medium !== null || touch.campaign !== null;
+  return (
+    (event.type === 'page' || event.type === 'screen') &&
+    (hasCampaign || touch.referrer !== null) &&
+    touch.channel !== 'direct' &&
+    touch.channel !== session.channel
+  );
+}
+
+/**
+ * Applies accepted (deduplicated, consented, non-bot) events to a profile's core item.
+ * Events are applied in event-time order. Counters, first/last seen, identities and the first touch do not depend
+ * on arrival order; sessions and the last touch assume events arrive roughly in order, as clients send them.
+ */
+export function applyEvents(profile: ProfileCore, events: readonly EnrichedEvent[]): ProfileCore {
+  const sorted = [...events].sort(compareEvents);
+  let next: ProfileCore = {
+    ...profile,
+    counters: { ...profile.counters, sessionsByChannel: { ...profile.counters.sessionsByChannel } },
+  };
+  for (const event of sorted) {
+    const at = event.enrichment.eventTime;
+    const counters = next.counters;
+    counters.events += 1;
+    if (event.type === 'page' || event.type === 'screen') counters.pageViews += 1;
+    if (event.anonymousId)
+      next.anonymousIds = addUnique(next.anonymousIds, event.anonymousId, MAX_ANONYMOUS_IDS);
+    if (event.userId && next.userId === null) next.userId = event.userId;
+    const email = normalizeEmail(traitsOf(event).email) ?? normalizeEmail(event.properties.email);
+    if (email) next.emails = addUnique(next.emails, email, MAX_EMAILS);
+    next.firstSeen = earlier(next.firstSeen, at);
+    next.lastSeen = later(next.lastSeen, at);
+
+    const touch: TimedTouch = { ...event.enrichment.touch, at };
+    if (event.type === 'page' || event.type === 'screen' || next.firstTouch === null) {
+      if (next.firstTouch === null || at < next.firstTouch.at) next.firstTouch = touch;
+    }
+    if (startsSession(next, event)) {
+      counters.sessions += 1;
+      const channel = event.enrichment.touch.channel;
+      counters.sessionsByChannel[channel] = (counters.sessionsByChannel[channel] ?? 0) + 1;
+      next.session = { startedAt: at, lastEventAt: at, channel };
+      if (next.lastTouch === null || at >= next.lastTouch.at) next.lastTouch = touch;
+    } else if (next.session !== null) {
+      next.session = { ...next.session, lastEventAt: later(next.session.lastEventAt, at) };
+    }
+    const consent = consentOf(event);
+    if (consent && (next.consent === null || at >= next.consent.updatedAt)) {
+      next.consent = { categoryPreferences: consent, updatedAt: at, source: event.sourceId };
+    }
+    next = { ...next };
+  }
+  return next;
+}
+
+/** Total order on events: event time, then message id, so ties resolve the same way everywhere. */
+export function compareEvents(a: EnrichedEvent, b: EnrichedEvent): number {
+  const byTime = a.enrichment.eventTime.localeCompare(b.enrichment.eventTime);
+  return byTime !== 0 ? byTime : a.messageId.localeCompare(b.messageId);
+}
+
+function newerSetter(
+  a: { at: string; messageId: string } | undefined,
+  b: { at: string; messageId: string },
+): boolean {
+  if (a === undefined) return true;
+  return b.at > a.at || (b.at === a.at && b.messageId > a.messageId);
+}
+
+/** Sets each trait whose event is newer than the one that set it before: last write wins by event time. */
+export function applyTraits(traits: ProfileTraits, events: readonly EnrichedEvent[]): ProfileTraits {
+  const next: ProfileTraits = { ...traits, traits: { ...traits.traits }, setBy: { ...traits.setBy } };
+  for (const event of events) {
+    const setter = { at: event.enrichment.eventTime, messageId: event.messageId };
+    for (const [key, value] of Object.entries(traitsOf(event))) {
+      if (!newerSetter(next.setBy[key], setter)) continue;
+      next.traits[key] = value;
+      next.setBy[key] = setter;
+    }
+  }
+  return next;
+}
+
+/** Whether applying the events changes any trait (so the traits item is written only when needed). */
+export function traitsChanged(before: ProfileTraits, after: ProfileTraits): boolean {
+  return JSON.stringify(before.setBy) !== JSON.stringify(after.setBy);
+}
+
+function minTouch(a: TimedTouch | null, b: TimedTouch | null): TimedTouch | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.at < a.at ? b : a;
+}
+
+function maxTouch(a: TimedTouch | null, b: TimedTouch | null): TimedTouch | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.at > a.at ? b : a;
+}
+
+/**
+ * Merges `from` into `into`: identities, counters, first/last seen and touches, consent. Commutative and
+ * idempotent with respect to `mergedFrom`: merging the same profile twice changes nothing.
+ */
+export function mergeProfiles(into: ProfileCore, from: ProfileCore): ProfileCore {
+  if (into.mergedFrom.includes(from.id) || into.id === from.id) return into;
+  const sessionsByChannel: Partial<Record<Channel, number>> = { ...into.counters.sessionsByChannel };
+  for (const [channel, count] of Object.entries(from.counters.sessionsByChannel) as Array<
+    [Channel, number]
+  >) {
+    sessionsByChannel[channel] = (sessionsByChannel[channel] ?? 0) + count;
+  }
+  const consent =
+    into.consent === null
+      ? from.consent
+      : from.consent === null
+        ? into.consent
+        : from.consent.updatedAt > into.consent.updatedAt
+          ? from.consent
+          : into.consent;
+  let anonymousIds = into.anonymousIds;
+  for (const id of from.anonymousIds) anonymousIds = addUnique(anonymousIds, id, MAX_ANONYMOUS_IDS);
+  let emails = into.emails;
+  for (const email of from.emails) emails = addUnique(emails, email, MAX_EMAILS);
+  return {
+    ...into,
+    userId: into.userId ?? from.userId,
+    anonymousIds,
+    emails,
+    firstSeen: from.firstSeen === null ? into.firstSeen : earlier(into.firstSeen, from.firstSeen),
+    lastSeen: from.lastSeen === null ? into.lastSeen : later(into.lastSeen, from.lastSeen),
+    firstTouch: minTouch(into.firstTouch, from.firstTouch),
+    lastTouch: maxTouch(into.lastTouch, from.lastTouch),
+    counters: {
+      events: into.counters.events + from.counters.events,
+      pageViews: into.counters.pageViews + from.counters.pageViews,
+      sessions: into.counters.sessions + from.counters.sessions,
+      sessionsByChannel,
+    },
+    session:
+      into.session === null
+        ? from.session
+        : from.session === null
+          ? into.session
+          : from.session.lastEventAt > into.session.lastEventAt
+            ? from.session
+            : into.session,
+    consent,
+    mergedFrom: [
+      ...into.mergedFrom,
+      from.id,
+      ...from.mergedFrom.filter((id) => !into.mergedFrom.includes(id)),
+    ],
+  };
+}
+
+/** Traits of two merged profiles: per key, the newest setter wins. */
+export function mergeTraits(into: ProfileTraits, from: ProfileTraits): ProfileTraits {
+  const next: ProfileTraits = { ...into, traits: { ...into.traits }, setBy: { ...into.setBy } };
+  for (const [key, setter] of Object.entries(from.setBy)) {
+    const value = from.traits[key];
+    if (value === undefined || !newerSetter(next.setBy[key], setter)) continue;
+    next.traits[key] = value;
+    next.setBy[key] = setter;
+  }
+  return next;
+}
+
+/** Anonymous profiles expire when never identified; a known profile keeps its data until erased. */
+export function expiresAt(profile: ProfileCore): number | null {
+  if (profile.userId !== null || profile.emails.length > 0 || profile.lastSeen === null) return null;
+  return Math.floor(Date.parse(profile.lastSeen) / 1000) + ANONYMOUS_PROFILE_TTL_DAYS * 86_400;
+}

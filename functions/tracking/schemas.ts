@@ -1,0 +1,95 @@
+// Schemas for what the tracking store reads back from DynamoDB: stored data is parsed, never cast.
+import * as z from 'zod';
+import type { EnrichedEvent } from './model.ts';
+import type { ProfileCore, ProfileTraits } from './profile.ts';
+
+export const CHANNELS = [
+  'paid search',
+  'paid social',
+  'display',
+  'affiliate',
+  'email',
+  'organic social',
+  'organic search',
+  'referral',
+  'direct',
+  'other',
+] as const;
+
+const json = z.json();
+const jsonObject = z.record(z.string(), json);
+const channel = z.enum(CHANNELS);
+
+export const touchSchema = z.object({
+  channel,
+  campaign: z.string().nullable(),
+  landingPage: z.string().nullable(),
+  referrer: z.string().nullable(),
+  source: z.string().nullable(),
+  medium: z.string().nullable(),
+});
+const timedTouch = touchSchema.extend({ at: z.string() });
+
+export const profileCoreSchema = z.object({
+  id: z.string(),
+  userId: z.string().nullable(),
+  anonymousIds: z.array(z.string()),
+  emails: z.array(z.string()),
+  firstSeen: z.string().nullable(),
+  lastSeen: z.string().nullable(),
+  firstTouch: timedTouch.nullable(),
+  lastTouch: timedTouch.nullable(),
+  counters: z.object({
+    events: z.number(),
+    pageViews: z.number(),
+    sessions: z.number(),
+    sessionsByChannel: z.partialRecord(channel, z.number()),
+  }),
+  session: z.object({ startedAt: z.string(), lastEventAt: z.string(), channel }).nullable(),
+  consent: z
+    .object({
+      categoryPreferences: z.record(z.string(), z.boolean()),
+      updatedAt: z.string(),
+      source: z.string(),
+    })
+    .nullable(),
+  mergedFrom: z.array(z.string()),
+  mergedInto: z.string().nullable(),
+  version: z.number(),
+}) satisfies z.ZodType<ProfileCore>;
+
+export const profileTraitsSchema = z.object({
+  id: z.string(),
+  traits: jsonObject,
+  setBy: z.record(z.string(), z.object({ at: z.string(), messageId: z.string() })),
+  version: z.number(),
+}) satisfies z.ZodType<ProfileTraits>;
+
+export const enrichedEventSchema = z.object({
+  type: z.enum(['identify', 'track', 'page', 'screen', 'group', 'alias']),
+  protocol: z.enum(['segment', 'snowplow', 'pixel']),
+  messageId: z.string(),
+  anonymousId: z.string().optional(),
+  userId: z.string().optional(),
+  event: z.string().optional(),
+  name: z.string().optional(),
+  groupId: z.string().optional(),
+  previousId: z.string().optional(),
+  traits: jsonObject,
+  properties: jsonObject,
+  context: jsonObject,
+  clientTimestamp: z.string().optional(),
+  sentAt: z.string().optional(),
+  writeKey: z.string().optional(),
+  sourceId: z.string(),
+  enrichment: z.object({
+    eventTime: z.string(),
+    receivedAt: z.string(),
+    touch: touchSchema,
+    device: z.enum(['desktop', 'mobile', 'tablet']),
+    isBot: z.boolean(),
+    ip: z.string().nullable(),
+    browser: z.string().nullable(),
+    os: z.string().nullable(),
+  }),
+}) satisfies z.ZodType<EnrichedEvent>;
