@@ -7,8 +7,6 @@ import {
   applyTraits,
   consentOf,
   defaultProfileId,
-  emptyProfile,
-  emptyTraits,
   type Identity,
   mergeProfiles,
   mergeTraits,
@@ -31,8 +29,10 @@ export interface IngestResult {
   readonly merges: ReadonlyArray<{ readonly from: string; readonly into: string }>;
 }
 
-/** Conditional writes that lose a race re-read and retry; more attempts than this means something is wrong. */
+/** Merge chains longer than this mean a cycle, which merges never create. */
 const MAX_ATTEMPTS = 8;
+/** Conditional writes that lose a race re-read and retry; a write losing this often means something is wrong. */
+const MAX_WRITE_ATTEMPTS = 30;
 /** Parallel DynamoDB calls per request: enough to hide latency, few enough not to throttle a partition. */
 const CONCURRENCY = 16;
 
@@ -94,63 +94,45 @@ export class IngestService {
    */
   async merge(fromId: string, intoId: string): Promise<boolean> {
     if (fromId === intoId) return false;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const target = await untilWritten(async () => {
       const from = await this.store.getProfile(fromId);
-      if (from.value.mergedInto !== null && from.value.mergedInto !== intoId) {
-        // Already merged elsewhere: join the two chains by merging where it went.
-        return this.merge(await this.live(from.value.mergedInto), intoId);
-      }
-      if (from.value.mergedInto === null) {
-        try {
-          await this.store.putProfile(
-            { ...from.value, mergedInto: intoId, version: from.value.version + 1 },
-            { expectedVersion: from.value.version, claims: from.claims },
-          );
-        } catch (error) {
-          if (error instanceof VersionConflictError) continue;
-          throw error;
-        }
-      }
-      await this.completeMerge(fromId, intoId);
-      return true;
-    }
-    throw new Error(`merging ${fromId} into ${intoId} kept conflicting`);
+      // Already merged elsewhere: join the two chains by merging where it went.
+      if (from.value.mergedInto !== null) return from.value.mergedInto;
+      await this.store.putProfile(
+        { ...from.value, mergedInto: intoId, version: from.value.version + 1 },
+        { expectedVersion: from.value.version, claims: from.claims },
+      );
+      return intoId;
+    });
+    if (target !== intoId) return this.merge(await this.live(target), intoId);
+    await this.completeMerge(fromId, intoId);
+    return true;
   }
 
   private async completeMerge(fromId: string, intoId: string): Promise<void> {
     const from = await this.store.getProfile(fromId);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    await untilWritten(async () => {
       const into = await this.store.getProfile(intoId);
-      if (into.value.mergedFrom.includes(fromId)) break;
+      if (into.value.mergedFrom.includes(fromId)) return;
       const merged = mergeProfiles(into.value, { ...from.value, mergedInto: null });
-      try {
-        await this.store.putProfile(
-          { ...merged, version: into.value.version + 1 },
-          { expectedVersion: into.value.version, claims: into.claims },
-        );
-        break;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-      }
-    }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      await this.store.putProfile(
+        { ...merged, version: into.value.version + 1 },
+        { expectedVersion: into.value.version, claims: into.claims },
+      );
+    });
+    await untilWritten(async () => {
       const [fromTraits, intoTraits] = await Promise.all([
         this.store.getTraits(fromId),
         this.store.getTraits(intoId),
       ]);
-      if (!fromTraits.exists) break;
+      if (!fromTraits.exists) return;
       const merged = mergeTraits(intoTraits.value, fromTraits.value);
-      if (!traitsChanged(intoTraits.value, merged)) break;
-      try {
-        await this.store.putTraits(
-          { ...merged, version: intoTraits.value.version + 1 },
-          intoTraits.value.version,
-        );
-        break;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-      }
-    }
+      if (!traitsChanged(intoTraits.value, merged)) return;
+      await this.store.putTraits(
+        { ...merged, version: intoTraits.value.version + 1 },
+        intoTraits.value.version,
+      );
+    });
     const identities: Identity[] = [
       ...from.value.anonymousIds.map((value): Identity => ({ kind: 'anonymousId', value })),
       ...(from.value.userId ? [{ kind: 'userId', value: from.value.userId } satisfies Identity] : []),
@@ -274,36 +256,26 @@ export class IngestService {
     claims: readonly string[],
   ): Promise<void> {
     let id = profileId;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    await untilWritten(async () => {
       const current = await this.store.getProfile(id);
       if (current.value.mergedInto !== null) {
+        // Merged away since we resolved it: the events belong to the surviving profile.
         id = await this.live(current.value.mergedInto);
-        continue;
+        throw new VersionConflictError(`profile ${current.value.id} was merged`);
       }
-      const next = applyEvents(current.value, events);
-      try {
-        // Every claim this write settles is recorded, including those of stored-but-unapplied events it recovers.
-        await this.store.putProfile(
-          { ...next, version: current.value.version + 1 },
-          { expectedVersion: current.value.version, claims: [...current.claims, ...claims] },
-        );
-        break;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        if (attempt === MAX_ATTEMPTS - 1) throw error;
-      }
-    }
-    if (!events.some((e) => Object.keys(traitsOf(e)).length > 0)) return;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const current = await this.store.getTraits(id);
-      const next = applyTraits(current.value.id === id ? current.value : emptyTraits(id), events);
-      if (!traitsChanged(current.value, next)) break;
-      try {
+      // Every claim this write settles is recorded, including those of stored-but-unapplied events it recovers.
+      await this.store.putProfile(
+        { ...applyEvents(current.value, events), version: current.value.version + 1 },
+        { expectedVersion: current.value.version, claims: [...current.claims, ...claims] },
+      );
+    });
+    if (events.some((e) => Object.keys(traitsOf(e)).length > 0)) {
+      await untilWritten(async () => {
+        const current = await this.store.getTraits(id);
+        const next = applyTraits(current.value, events);
+        if (!traitsChanged(current.value, next)) return;
         await this.store.putTraits({ ...next, version: current.value.version + 1 }, current.value.version);
-        break;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-      }
+      });
     }
     const emails = new Set(
       events.map((e) => normalizeEmail(traitsOf(e).email)).filter((e): e is string => !!e),
@@ -319,24 +291,33 @@ export class IngestService {
     const preferences = consentOf(event);
     if (!identity || !preferences) return;
     const id = await this.resolve(identity);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    await untilWritten(async () => {
       const current = await this.store.getProfile(id);
       const at = event.enrichment.eventTime;
       if (current.value.consent && current.value.consent.updatedAt > at) return;
-      const base = current.exists ? current.value : emptyProfile(id);
-      try {
-        await this.store.putProfile(
-          {
-            ...base,
-            consent: { categoryPreferences: preferences, updatedAt: at, source: event.sourceId },
-            version: current.value.version + 1,
-          },
-          { expectedVersion: current.value.version, claims: current.claims },
-        );
-        return;
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-      }
+      await this.store.putProfile(
+        {
+          ...current.value,
+          consent: { categoryPreferences: preferences, updatedAt: at, source: event.sourceId },
+          version: current.value.version + 1,
+        },
+        { expectedVersion: current.value.version, claims: current.claims },
+      );
+    });
+  }
+}
+
+/**
+ * Runs a read-modify-write until its conditional write wins. Losers back off with jitter, so even a profile
+ * that many requests update at once converges; a conflict that never ends is an error, never a silent skip.
+ */
+async function untilWritten<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || n >= MAX_WRITE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 4 * 2 ** n)));
     }
   }
 }
