@@ -7,7 +7,7 @@ import { type ParsedRequest, parseSegmentRequest } from './ingest/segment.ts';
 import { parseSnowplowGet, parseSnowplowPost } from './ingest/snowplow.ts';
 import { writeKeyFrom } from './ingest/write-key.ts';
 import type { IngestResult } from './ingest-service.ts';
-import type { EnrichedEvent, NormalizedEvent } from './model.ts';
+import type { EnrichedEvent, JsonObject, NormalizedEvent } from './model.ts';
 import { renderSnippet } from './snippet/snippet-source.ts';
 
 export interface CollectRequest {
@@ -64,6 +64,38 @@ function gif(): CollectResponse {
   };
 }
 
+const SEGMENT_ENDPOINTS: ReadonlySet<string> = new Set([
+  'batch',
+  'b',
+  'identify',
+  'i',
+  'track',
+  't',
+  'page',
+  'p',
+  'screen',
+  's',
+  'group',
+  'g',
+  'alias',
+  'a',
+]);
+
+/** Snowplow events carry the app id (their write key) under context.snowplow.appId: drop it before storage. */
+function withoutAppId(context: JsonObject): JsonObject {
+  const snowplow = context.snowplow;
+  if (
+    typeof snowplow !== 'object' ||
+    snowplow === null ||
+    Array.isArray(snowplow) ||
+    !('appId' in snowplow)
+  ) {
+    return context;
+  }
+  const { appId: _appId, ...rest } = snowplow;
+  return { ...context, snowplow: rest };
+}
+
 /** A stable per-request classification of an endpoint; unknown paths are 404 like any API. */
 type Endpoint = 'segment' | 'metrics' | 'pixel' | 'snowplow-post' | 'snowplow-get' | 'snippet' | 'unknown';
 
@@ -73,7 +105,7 @@ export function endpointOf(method: string, path: string): Endpoint {
   if (method === 'GET' && path === '/i') return 'snowplow-get';
   if (method === 'POST' && path === '/com.snowplowanalytics.snowplow/tp2') return 'snowplow-post';
   if (method === 'POST' && path === '/v1/m') return 'metrics';
-  if (method === 'POST' && /^\/v1\/[a-z]+$/.test(path)) return 'segment';
+  if (method === 'POST' && path.startsWith('/v1/') && SEGMENT_ENDPOINTS.has(path.slice(4))) return 'segment';
   return 'unknown';
 }
 
@@ -189,7 +221,8 @@ export class Collector {
       return gif();
     }
     const outcome = await this.ingestVerdicts(parsed, undefined, request, undefined);
-    if (outcome === 'unauthorized') await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+    const rejected = outcome === 'unauthorized' ? 1 : outcome.rejected;
+    if (rejected > 0) await this.ports.countRejected({ sourceId: 'unknown', rejected });
     return gif();
   }
 
@@ -245,8 +278,9 @@ export class Collector {
     request: CollectRequest,
     batchSentAt?: string,
   ): EnrichedEvent {
-    // The write key is a credential: it is never stored with the event.
-    const { writeKey: _writeKey, ...rest } = event;
+    // The write key is a credential: it is never stored with the event (Snowplow's app id is its write key).
+    const { writeKey: _writeKey, ...withoutKey } = event;
+    const rest = { ...withoutKey, context: withoutAppId(withoutKey.context) };
     const sentAt = event.sentAt ?? batchSentAt;
     const withSentAt = sentAt === undefined ? rest : { ...rest, sentAt };
     return {

@@ -13,6 +13,20 @@ export const MAX_EMAILS = 10;
 export interface TimedTouch extends Touch {
   /** Event time of the event that started the session. */
   readonly at: string;
+  /** That event's message id: breaks ties between touches at the same time the same way everywhere. */
+  readonly messageId: string;
+  /** Whether it was a page or screen view (a session start, KPIS.md) rather than, say, a server-side identify. */
+  readonly fromPageView: boolean;
+}
+
+/**
+ * Orders candidate touches: page views before other events, then earlier first, then by message id.
+ * A total order, so the first touch is the same whatever order events and merges arrive in.
+ */
+export function compareTouches(a: TimedTouch, b: TimedTouch): number {
+  if (a.fromPageView !== b.fromPageView) return a.fromPageView ? -1 : 1;
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
 }
 
 export interface ProfileCounters {
@@ -41,7 +55,13 @@ export interface ProfileCore {
   lastTouch: TimedTouch | null;
   counters: ProfileCounters;
   /** The session the last event belongs to. */
-  session: { startedAt: string; lastEventAt: string; channel: Channel } | null;
+  session: {
+    startedAt: string;
+    lastEventAt: string;
+    channel: Channel;
+    campaign?: string | null;
+    source?: string | null;
+  } | null;
   consent: ConsentState | null;
   /** Profiles merged into this one. */
   mergedFrom: string[];
@@ -171,11 +191,13 @@ function startsSession(profile: ProfileCore, event: EnrichedEvent): boolean {
   if (at - Date.parse(session.lastEventAt) >= SESSION_GAP_MS) return true;
   const touch = event.enrichment.touch;
   const hasCampaign = touch.source !== null || touch.medium !== null || touch.campaign !== null;
+  if (!(event.type === 'page' || event.type === 'screen') || !(hasCampaign || touch.referrer !== null))
+    return false;
+  // New campaign parameters or another external source start a session; the same ones again do not.
   return (
-    (event.type === 'page' || event.type === 'screen') &&
-    (hasCampaign || touch.referrer !== null) &&
-    touch.channel !== 'direct' &&
-    touch.channel !== session.channel
+    touch.channel !== session.channel ||
+    touch.campaign !== (session.campaign ?? null) ||
+    touch.source !== (session.source ?? null)
   );
 }
 
@@ -203,15 +225,18 @@ export function applyEvents(profile: ProfileCore, events: readonly EnrichedEvent
     next.firstSeen = earlier(next.firstSeen, at);
     next.lastSeen = later(next.lastSeen, at);
 
-    const touch: TimedTouch = { ...event.enrichment.touch, at };
-    if (event.type === 'page' || event.type === 'screen' || next.firstTouch === null) {
-      if (next.firstTouch === null || at < next.firstTouch.at) next.firstTouch = touch;
-    }
+    const touch: TimedTouch = {
+      ...event.enrichment.touch,
+      at,
+      messageId: event.messageId,
+      fromPageView: event.type === 'page' || event.type === 'screen',
+    };
+    if (next.firstTouch === null || compareTouches(touch, next.firstTouch) < 0) next.firstTouch = touch;
     if (startsSession(next, event)) {
       counters.sessions += 1;
-      const channel = event.enrichment.touch.channel;
+      const { channel, campaign, source } = event.enrichment.touch;
       counters.sessionsByChannel[channel] = (counters.sessionsByChannel[channel] ?? 0) + 1;
-      next.session = { startedAt: at, lastEventAt: at, channel };
+      next.session = { startedAt: at, lastEventAt: at, channel, campaign, source };
       if (next.lastTouch === null || at >= next.lastTouch.at) next.lastTouch = touch;
     } else if (next.session !== null) {
       next.session = { ...next.session, lastEventAt: later(next.session.lastEventAt, at) };
@@ -261,13 +286,15 @@ export function traitsChanged(before: ProfileTraits, after: ProfileTraits): bool
 function minTouch(a: TimedTouch | null, b: TimedTouch | null): TimedTouch | null {
   if (a === null) return b;
   if (b === null) return a;
-  return b.at < a.at ? b : a;
+  return compareTouches(b, a) < 0 ? b : a;
 }
 
+/** The touch of the latest session start; ties broken by message id, so merges agree in either direction. */
 function maxTouch(a: TimedTouch | null, b: TimedTouch | null): TimedTouch | null {
   if (a === null) return b;
   if (b === null) return a;
-  return b.at > a.at ? b : a;
+  if (a.at !== b.at) return b.at > a.at ? b : a;
+  return b.messageId > a.messageId ? b : a;
 }
 
 /**

@@ -28,7 +28,12 @@ export const touchSchema = z.object({
   source: z.string().nullable(),
   medium: z.string().nullable(),
 });
-const timedTouch = touchSchema.extend({ at: z.string() });
+// Profiles stored before touches carried messageId/fromPageView read with neutral defaults.
+const timedTouch = touchSchema.extend({
+  at: z.string(),
+  messageId: z.string().default(''),
+  fromPageView: z.boolean().default(true),
+});
 
 export const profileCoreSchema = z.object({
   id: z.string(),
@@ -45,7 +50,15 @@ export const profileCoreSchema = z.object({
     sessions: z.number(),
     sessionsByChannel: z.partialRecord(channel, z.number()),
   }),
-  session: z.object({ startedAt: z.string(), lastEventAt: z.string(), channel }).nullable(),
+  session: z
+    .object({
+      startedAt: z.string(),
+      lastEventAt: z.string(),
+      channel,
+      campaign: z.string().nullable().optional(),
+      source: z.string().nullable().optional(),
+    })
+    .nullable(),
   consent: z
     .object({
       categoryPreferences: z.record(z.string(), z.boolean()),

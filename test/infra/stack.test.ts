@@ -115,7 +115,9 @@ describe('Nurture stack', () => {
     dev.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({ AllowOrigins: ['*'], AllowCredentials: false }),
     });
-    synth({ stage: 'prod' }).hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    synth({ stage: 'prod' }).hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.absent(),
+    });
   });
 
   it('throttles the API stage and writes access logs without IPs or user agents', () => {

@@ -41,7 +41,9 @@ describe('stage defaults', () => {
   });
 
   it('rejects a site host that is not a host name', () => {
-    expect(() => parseConfig(context({ siteHost: 'https://example.com/' }))).toThrow(/-c siteHost: must be a host name/);
+    expect(() => parseConfig(context({ siteHost: 'https://example.com/' }))).toThrow(
+      /-c siteHost: must be a host name/,
+    );
   });
 
   it('retains data, keeps logs and archives longer and turns the event log off in production', () => {
