@@ -1,15 +1,19 @@
 // `npm run bench`: measures bundle sizes, module load, warm handler time and local-stack start-up, and prints them.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readCloudAssembly, synthesize } from '../lib/local/cloud-assembly.ts';
+import { reservePort, startDynamoDbLocal } from '../lib/local/emulators.ts';
 import { FunctionPool } from '../lib/local/lambda/function-pool.ts';
 import { startLocalStack } from '../lib/local/local-stack.ts';
+import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
+import { benchDomain, benchTracking } from './tracking.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +44,11 @@ async function main(): Promise<void> {
       accountId: '000000000000',
     });
     const functions = readFunctions(model, (key) => assembly.assetDirectory(key));
+    const results: Record<string, unknown> = {
+      date: new Date().toISOString(),
+      node: process.version,
+      bundles: [],
+    };
 
     console.log(
       'function bundles (budget 500 KB each) and module load in a fresh Node process (median of 5):',
@@ -62,6 +71,12 @@ async function main(): Promise<void> {
         loads.push(Number(output.trim().split('\n').pop()));
       }
       const verdict = bytes <= BUNDLE_BUDGET_BYTES ? 'within budget' : 'OVER BUDGET';
+      (results.bundles as unknown[]).push({
+        function: fn.logicalId,
+        bytes,
+        gzipBytes: gzipped,
+        loadMs: percentile(loads, 50),
+      });
       console.log(
         `  ${fn.logicalId.padEnd(40)} ${kb(bytes).padStart(9)} (gzip ${kb(gzipped).padStart(8)})  load ${ms(percentile(loads, 50)).padStart(9)}  ${verdict}`,
       );
@@ -91,6 +106,30 @@ async function main(): Promise<void> {
       );
     }
 
+    const dynamo = await startDynamoDbLocal({ port: await reservePort(0, 'DynamoDB Local') });
+    try {
+      const client = new DynamoDBClient({
+        endpoint: dynamo.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const [table] = await provisionTables(model, client);
+      client.destroy();
+      if (!table) throw new Error('the template has no table');
+      const scenarios = await benchTracking({ endpoint: dynamo.url, tableName: table.tableName });
+      const domain = benchDomain();
+      results.tracking = { scenarios, domainMicrosecondsPerEvent: domain.microsecondsPerEvent };
+      console.log(
+        '\ntracking through the collect code against DynamoDB Local (write units from ReturnConsumedCapacity):',
+      );
+      console.table(scenarios);
+      console.log(
+        `tracking domain code alone (decode, parse, enrich, apply; no storage): ${domain.microsecondsPerEvent} µs CPU per event`,
+      );
+    } finally {
+      await dynamo.stop();
+    }
+
     started = performance.now();
     const stack = await startLocalStack({
       projectRoot,
@@ -117,6 +156,15 @@ async function main(): Promise<void> {
     await stack.stop();
     console.log(`local stack stop: ${ms(performance.now() - started)}`);
     console.log(`\nmemory of this process at the end: rss ${kb(process.memoryUsage().rss)}`);
+    results.localStack = {
+      startupMs: Math.round(ready),
+      phases: stack.timings,
+      healthP50Ms: percentile(latencies, 50),
+    };
+    const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`figures written to ${out}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

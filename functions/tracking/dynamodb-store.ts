@@ -241,23 +241,30 @@ export class DynamoDbTrackingStore implements TrackingStore {
   }
 
   async putIdentityPointer(identity: Identity, profileId: string): Promise<void> {
-    await this.options.client
-      .send(
+    // Read first: rewriting an unchanged pointer would cost a write unit (so would a failed conditional write).
+    if ((await this.getIdentityPointer(identity)) === profileId) return;
+    await this.options.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: { ...keys.identity(identity), profileId: { S: profileId }, updatedAt: { S: this.now().toISOString() } },
+      }),
+    );
+  }
+
+  async claimIdentity(identity: Identity, profileId: string): Promise<boolean> {
+    try {
+      await this.options.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: {
-            ...keys.identity(identity),
-            profileId: { S: profileId },
-            updatedAt: { S: this.now().toISOString() },
-          },
-          // Writing the same pointer again is free of effect; skip the write unit when nothing changes.
-          ConditionExpression: 'attribute_not_exists(pk) OR profileId <> :profileId',
-          ExpressionAttributeValues: { ':profileId': { S: profileId } },
+          Item: { ...keys.identity(identity), profileId: { S: profileId }, updatedAt: { S: this.now().toISOString() } },
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async countUnprofiled(counts: {

@@ -150,6 +150,16 @@ export class IngestService {
     for (const other of others) {
       const otherId = await this.resolve(other);
       if (otherId === into) continue;
+      // A person's first identification: their anonymous profile becomes their known profile. One pointer write
+      // instead of a merge; if another request claims the identity first, this one merges into theirs.
+      if (primary.kind === 'userId' && !(await this.store.getProfile(into)).exists) {
+        if (await this.store.claimIdentity(primary, otherId)) {
+          into = otherId;
+          continue;
+        }
+        into = await this.resolve(primary);
+        if (into === otherId) continue;
+      }
       // The known (userId) profile survives; an anonymous one is folded into it.
       await this.merge(otherId, into);
       merges.push({ from: otherId, into });

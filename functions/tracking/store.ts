@@ -50,6 +50,8 @@ export interface TrackingStore {
   /** The profile an identity was redirected to by a merge, or undefined when it keeps its default profile. */
   getIdentityPointer(identity: Identity): Promise<string | undefined>;
   putIdentityPointer(identity: Identity, profileId: string): Promise<void>;
+  /** Points an identity at a profile only if it points nowhere yet; resolves whether this call set it. */
+  claimIdentity(identity: Identity, profileId: string): Promise<boolean>;
 
   /** Adds to a day's counters of events that were received but not profiled (bots, withheld consent, rejected). */
   countUnprofiled(counts: {

@@ -93,6 +93,10 @@ export class NurtureFunction extends Construct {
         banner:
           "import { createRequire as __nurtureCreateRequire } from 'node:module';const require = __nurtureCreateRequire(import.meta.url);",
         logLevel: LogLevel.WARNING,
+        // Lambda provides credentials in environment variables; see functions/shared/lambda-credentials.ts.
+        esbuildArgs: {
+          '--alias:@aws-sdk/credential-provider-node': join(PROJECT_ROOT, 'functions', 'shared', 'lambda-credentials.ts'),
+        },
       },
     });
     Validations.of(this.role).acknowledge({

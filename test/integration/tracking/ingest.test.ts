@@ -92,7 +92,7 @@ describe('ingesting tracked events', () => {
     expect(profile.counters).toMatchObject({ events: 2, pageViews: 1 });
   });
 
-  it('merges anonymous activity into the known profile when the visitor identifies', async () => {
+  it('turns the anonymous profile into the known one when the visitor first identifies', async () => {
     const anonymousId = randomUUID();
     const userId = `user-${randomUUID()}`;
     await service.ingest([event('page', { anonymousId }), event('page', { anonymousId })]);
@@ -105,7 +105,7 @@ describe('ingesting tracked events', () => {
     const profile = await profileOf({ kind: 'userId', value: userId });
     const traits = await store.getTraits(byUser);
 
-    expect(result.merges).toHaveLength(1);
+    expect(result.merges).toHaveLength(0);
     expect(byAnonymous).toBe(byUser);
     expect(profile).toMatchObject({ userId, anonymousIds: [anonymousId], emails: ['grace@example.com'] });
     expect(profile.counters).toMatchObject({ events: 3, pageViews: 2 });
@@ -161,6 +161,22 @@ describe('ingesting tracked events', () => {
     expect(anonymousProfile.value.id).toBe(profile.id);
     expect(profile.counters.events).toBe(6);
     expect(profile.counters.pageViews).toBe(4);
+  });
+
+  it('merges a new device into the known profile when an already known visitor identifies on it', async () => {
+    const laptop = randomUUID();
+    const phone = randomUUID();
+    const userId = `user-${randomUUID()}`;
+    await service.ingest([event('page', { anonymousId: laptop }), event('identify', { anonymousId: laptop, userId })]);
+    await service.ingest([event('page', { anonymousId: phone }), event('page', { anonymousId: phone })]);
+
+    const result = await service.ingest([event('identify', { anonymousId: phone, userId })]);
+    const profile = await profileOf({ kind: 'userId', value: userId });
+
+    expect(result.merges).toHaveLength(1);
+    expect(await service.resolve({ kind: 'anonymousId', value: phone })).toBe(profile.id);
+    expect(profile.anonymousIds.sort()).toEqual([laptop, phone].sort());
+    expect(profile.counters).toMatchObject({ events: 5, pageViews: 3 });
     expect(profile.mergedFrom).toHaveLength(1);
   });
 
@@ -237,6 +253,7 @@ function crashOnFirstProfileWrite(inner: TrackingStore): TrackingStore {
     putTraits: (traits, version) => inner.putTraits(traits, version),
     getIdentityPointer: (identity) => inner.getIdentityPointer(identity),
     putIdentityPointer: (identity, id) => inner.putIdentityPointer(identity, id),
+    claimIdentity: (identity, id) => inner.claimIdentity(identity, id),
     countUnprofiled: (counts) => inner.countUnprofiled(counts),
   };
 }
