@@ -246,7 +246,11 @@ export class DynamoDbTrackingStore implements TrackingStore {
     await this.options.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: { ...keys.identity(identity), profileId: { S: profileId }, updatedAt: { S: this.now().toISOString() } },
+        Item: {
+          ...keys.identity(identity),
+          profileId: { S: profileId },
+          updatedAt: { S: this.now().toISOString() },
+        },
       }),
     );
   }
@@ -256,7 +260,11 @@ export class DynamoDbTrackingStore implements TrackingStore {
       await this.options.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { ...keys.identity(identity), profileId: { S: profileId }, updatedAt: { S: this.now().toISOString() } },
+          Item: {
+            ...keys.identity(identity),
+            profileId: { S: profileId },
+            updatedAt: { S: this.now().toISOString() },
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -66,6 +66,24 @@ export class IngestService {
     return this.live(profileId);
   }
 
+  /**
+   * Resolves an identity that is about to receive data. A userId's profile is whatever its identity pointer says,
+   * and a new userId's profile only comes to exist together with that pointer (a conditional write), so two
+   * requests for a new user can never fill two profiles. `adopt` names the profile a new userId should point to
+   * (the visitor's anonymous profile); by default it gets its own.
+   */
+  private async resolveForWrite(identity: Identity, adopt?: string): Promise<string> {
+    const pointer = await this.store.getIdentityPointer(identity);
+    if (pointer !== undefined) return this.live(pointer);
+    const ownProfile = defaultProfileId(identity);
+    if (identity.kind !== 'userId') return this.live(ownProfile);
+    // A default profile without a pointer was created before pointers were claimed: it stays the owner.
+    if ((await this.store.getProfile(ownProfile)).exists) return this.live(ownProfile);
+    const target = adopt ?? ownProfile;
+    if (await this.store.claimIdentity(identity, target)) return this.live(target);
+    return this.resolve(identity);
+  }
+
   /** Follows `mergedInto` from a profile to the one that holds its data now. */
   private async live(profileId: string): Promise<string> {
     let id = profileId;
@@ -146,20 +164,13 @@ export class IngestService {
     others: readonly Identity[],
     merges: Array<{ from: string; into: string }>,
   ): Promise<string> {
-    let into = await this.resolve(primary);
+    const [first] = others;
+    // A person's first identification: their anonymous profile becomes their known profile (one pointer write
+    // instead of a merge). If the userId is already claimed, the anonymous profile is merged into its owner.
+    let into = await this.resolveForWrite(primary, first ? await this.resolve(first) : undefined);
     for (const other of others) {
       const otherId = await this.resolve(other);
       if (otherId === into) continue;
-      // A person's first identification: their anonymous profile becomes their known profile. One pointer write
-      // instead of a merge; if another request claims the identity first, this one merges into theirs.
-      if (primary.kind === 'userId' && !(await this.store.getProfile(into)).exists) {
-        if (await this.store.claimIdentity(primary, otherId)) {
-          into = otherId;
-          continue;
-        }
-        into = await this.resolve(primary);
-        if (into === otherId) continue;
-      }
       // The known (userId) profile survives; an anonymous one is folded into it.
       await this.merge(otherId, into);
       merges.push({ from: otherId, into });
@@ -201,7 +212,7 @@ export class IngestService {
     const placed = await inParallel(profiled, async (event) => {
       const identity = primaryIdentity(event);
       if (!identity) return { event, profileId: undefined, fresh: false };
-      const profileId = await this.resolve(identity);
+      const profileId = await this.resolveForWrite(identity);
       const fresh = await this.store.putEventOnce({ event, profileId, claim });
       if (fresh) return { event, profileId, fresh: true };
       // A duplicate: apply it only if the request that stored it died before its profile write.
@@ -300,7 +311,7 @@ export class IngestService {
     const identity = primaryIdentity(event);
     const preferences = consentOf(event);
     if (!identity || !preferences) return;
-    const id = await this.resolve(identity);
+    const id = await this.resolveForWrite(identity);
     await untilWritten(async () => {
       const current = await this.store.getProfile(id);
       const at = event.enrichment.eventTime;

@@ -163,11 +163,31 @@ describe('ingesting tracked events', () => {
     expect(profile.counters.pageViews).toBe(4);
   });
 
+  it('keeps every event of a new user whose identify and other events arrive in parallel requests', async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const anonymousId = randomUUID();
+      const userId = `user-${randomUUID()}`;
+
+      await Promise.all([
+        service.ingest([event('identify', { anonymousId, userId })]),
+        service.ingest([event('track', { userId }, { event: 'A' })]),
+        service.ingest([event('track', { userId }, { event: 'B' })]),
+      ]);
+      const profile = await profileOf({ kind: 'userId', value: userId });
+
+      expect(profile.counters.events).toBe(3);
+      expect(await service.resolve({ kind: 'anonymousId', value: anonymousId })).toBe(profile.id);
+    }
+  });
+
   it('merges a new device into the known profile when an already known visitor identifies on it', async () => {
     const laptop = randomUUID();
     const phone = randomUUID();
     const userId = `user-${randomUUID()}`;
-    await service.ingest([event('page', { anonymousId: laptop }), event('identify', { anonymousId: laptop, userId })]);
+    await service.ingest([
+      event('page', { anonymousId: laptop }),
+      event('identify', { anonymousId: laptop, userId }),
+    ]);
     await service.ingest([event('page', { anonymousId: phone }), event('page', { anonymousId: phone })]);
 
     const result = await service.ingest([event('identify', { anonymousId: phone, userId })]);

@@ -382,7 +382,11 @@ describe('sessions', () => {
     const profile = profileFrom([[pageView(0, ORGANIC_SEARCH)]]);
 
     expect(profile.counters.sessions).toBe(1);
-    expect(profile.session).toMatchObject({ startedAt: at(0), lastEventAt: at(0), channel: 'organic search' });
+    expect(profile.session).toMatchObject({
+      startedAt: at(0),
+      lastEventAt: at(0),
+      channel: 'organic search',
+    });
   });
 
   it('keeps events less than 30 minutes apart in one session', () => {
