@@ -95,7 +95,12 @@ export class NurtureFunction extends Construct {
         logLevel: LogLevel.WARNING,
         // Lambda provides credentials in environment variables; see functions/shared/lambda-credentials.ts.
         esbuildArgs: {
-          '--alias:@aws-sdk/credential-provider-node': join(PROJECT_ROOT, 'functions', 'shared', 'lambda-credentials.ts'),
+          '--alias:@aws-sdk/credential-provider-node': join(
+            PROJECT_ROOT,
+            'functions',
+            'shared',
+            'lambda-credentials.ts',
+          ),
         },
       },
     });

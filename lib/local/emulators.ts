@@ -130,8 +130,11 @@ export async function startDynamoDbLocal(options: {
   const deadline = Date.now() + 60_000;
   try {
     for (;;) {
-      if (child.exitCode !== null)
+      if (child.exitCode !== null) {
+        if (/Address already in use|BindException/.test(output))
+          throw new PortInUseError(options.port, 'DynamoDB Local');
         throw new Error(`DynamoDB Local exited (${child.exitCode}):\n${output.trim()}`);
+      }
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;

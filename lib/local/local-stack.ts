@@ -13,6 +13,7 @@ import {
   LOCAL_ACCOUNT_ID,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  PortInUseError,
   type RunningDynamoDb,
   type RunningServer,
   type RunningSqs,
@@ -172,10 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           outDir: assemblyDirectory,
           context: options.context ?? { stage: 'dev' },
         });
-    const dynamoPromise = startDynamoDbLocal({
-      port: dynamoPort,
-      dataDirectory: join(dataDirectory, 'dynamodb'),
-    });
+    const dynamoPromise = startDynamoDbWithRetry(dynamoPort, join(dataDirectory, 'dynamodb'), basePort === 0);
     const sqsPromise = startSqs({ port: sqsPort });
     const sesPromise = startSes({ port: sesPort });
     const secrets = new LocalSecretsManager();
@@ -482,6 +480,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/**
+ * Java cannot be handed an open socket, so a "free" port is chosen first and can be taken by another process before
+ * DynamoDB Local binds it. With automatic ports, a lost race picks another port; a fixed port fails clearly.
+ */
+async function startDynamoDbWithRetry(port: number, dataDirectory: string, automaticPorts: boolean) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startDynamoDbLocal({ port, dataDirectory });
+    } catch (error) {
+      if (!(automaticPorts && error instanceof PortInUseError && attempt < 3)) throw error;
+      port = await reservePort(0, 'DynamoDB Local');
+    }
   }
 }
 

@@ -1,24 +1,16 @@
-// A visitor in real headless Chromium, on a site that loads the snippet from the local stack, becomes one profile.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { closeServer } from '../../lib/local/json-protocol.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const dataDirectory = mkdtempSync(join(tmpdir(), 'nurture-e2e-browser-'));
-const localJsonPath = join(dataDirectory, 'local.json');
-
-const LocalJson = z.object({ apiUrl: z.url(), adminToken: z.string().min(20), writeKey: z.string().min(20) });
-type LocalJson = z.infer<typeof LocalJson>;
+import { launchChromium } from './support/chromium.ts';
+import {
+  type LocalJson,
+  type LocalStackProcess,
+  startLocalStackProcess,
+} from './support/local-stack-process.ts';
 
 const Touch = z.object({
   channel: z.string(),
@@ -37,61 +29,6 @@ const Profile = z.object({
   mergedFrom: z.array(z.string()),
 });
 type Profile = z.infer<typeof Profile>;
-
-interface Stack {
-  readonly child: ChildProcess;
-  readonly local: LocalJson;
-}
-
-/** `npm start` in its own process group, so that SIGINT reaches the whole tree as Ctrl-C in a terminal would. */
-async function startStack(attempt = 1): Promise<Stack> {
-  let output = '';
-  const child = spawn('npm', ['start', '--', '--fresh', '--quiet'], {
-    cwd: projectRoot,
-    env: { ...process.env, NURTURE_DATA_DIR: dataDirectory, PORT: '0' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(localJsonPath) || !output.includes('Press Ctrl-C')) {
-    if (child.exitCode !== null) {
-      // With PORT=0 the runner picks free ports by listening and closing (lib/local/emulators.ts reservePort), so
-      // another stack starting on this machine meanwhile can take one first. That race is the runner's, not what
-      // this file tests: start again, a bounded number of times.
-      if (attempt < 3 && /already in use/i.test(output)) {
-        if (child.pid !== undefined && processGroupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
-        return startStack(attempt + 1);
-      }
-      throw new Error(`npm start exited early:\n${output}`);
-    }
-    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { child, local: LocalJson.parse(JSON.parse(readFileSync(localJsonPath, 'utf8'))) };
-}
-
-function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopStack(running: Stack): Promise<void> {
-  const pid = running.child.pid;
-  if (pid === undefined || !processGroupAlive(pid)) return;
-  process.kill(-pid, 'SIGINT');
-  const deadline = Date.now() + 15_000;
-  while (processGroupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (processGroupAlive(pid)) process.kill(-pid, 'SIGKILL');
-}
 
 /** The customer's website, on another origin than the API, carrying the snippet served by the API. */
 async function startWebsite(local: LocalJson): Promise<{ server: http.Server; url: string }> {
@@ -121,36 +58,20 @@ async function startWebsite(local: LocalJson): Promise<{ server: http.Server; ur
   return { server, url: `http://127.0.0.1:${address.port}` };
 }
 
-let stack: Stack;
+let stack: LocalStackProcess;
 let website: { server: http.Server; url: string };
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\``);
-  }
-  stack = await startStack();
+  stack = await startLocalStackProcess({ args: ['--fresh'] });
   website = await startWebsite(stack.local);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
   if (website) await closeServer(website.server);
-  if (stack) await stopStack(stack);
-  rmSync(dataDirectory, { recursive: true, force: true });
+  await stack?.dispose();
 });
 
 async function profileBy(kind: 'userId' | 'anonymousId', value: string): Promise<Profile | undefined> {

@@ -1,19 +1,18 @@
 // The browser snippet in real headless Chromium: consent first, Segment-shaped events, delivery that survives navigation.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { text } from 'node:stream/consumers';
 import vm from 'node:vm';
 import { transform } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { pixelUrl } from '../../functions/tracking/snippet/pixel-url.ts';
 import { QUEUE_STUB, renderSnippet } from '../../functions/tracking/snippet/snippet-source.ts';
 import { closeServer } from '../../lib/local/json-protocol.ts';
+import { launchChromium } from './support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CONSENT_EVENT = 'Segment Consent Preference Updated';
 const LANDING_QUERY = '?utm_source=newsletter&utm_medium=email&utm_campaign=spring';
 
@@ -207,23 +206,8 @@ describe('the browser snippet in Chromium', { timeout: 15_000 }, () => {
   let writeKey: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\``);
-    }
     await Promise.all([api.start(), website.start()]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 30_000);
 
   afterAll(async () => {

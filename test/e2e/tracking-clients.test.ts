@@ -1,26 +1,16 @@
-// Real Segment, RudderStack and Snowplow client libraries, retries and hostile input against one local stack.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { fileURLToPath } from 'node:url';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics } from '@segment/analytics-node';
 import { buildPageView, buildStructEvent, newTracker } from '@snowplow/node-tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { closeServer } from '../../lib/local/json-protocol.ts';
-
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const dataDirectory = mkdtempSync(join(tmpdir(), 'nurture-e2e-clients-'));
-const localJsonPath = join(dataDirectory, 'local.json');
-
-const LocalJson = z.object({ apiUrl: z.url(), adminToken: z.string().min(20), writeKey: z.string().min(20) });
-type LocalJson = z.infer<typeof LocalJson>;
+import { type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 
 const Profile = z.object({
   id: z.string(),
@@ -56,63 +46,6 @@ const CollectAnswer = z.object({
 });
 
 const BusEvent = z.object({ 'detail-type': z.string(), detail: z.record(z.string(), z.unknown()) });
-
-interface Stack {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly local: LocalJson;
-}
-
-/** `npm start` in its own process group, so that SIGINT reaches the whole tree as Ctrl-C in a terminal would. */
-async function startStack(attempt = 1): Promise<Stack> {
-  let output = '';
-  const child = spawn('npm', ['start', '--', '--fresh', '--quiet'], {
-    cwd: projectRoot,
-    env: { ...process.env, NURTURE_DATA_DIR: dataDirectory, PORT: '0' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(localJsonPath) || !output.includes('Press Ctrl-C')) {
-    if (child.exitCode !== null) {
-      // With PORT=0 the runner picks free ports by listening and closing (lib/local/emulators.ts reservePort), so
-      // another stack starting on this machine meanwhile can take one first. That race is the runner's, not what
-      // this file tests: start again, a bounded number of times.
-      if (attempt < 3 && /already in use/i.test(output)) {
-        if (child.pid !== undefined && processGroupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
-        return startStack(attempt + 1);
-      }
-      throw new Error(`npm start exited early:\n${output}`);
-    }
-    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const local = LocalJson.parse(JSON.parse(readFileSync(localJsonPath, 'utf8')));
-  return { child, output: () => output, local };
-}
-
-function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopStack(running: Stack): Promise<void> {
-  const pid = running.child.pid;
-  if (pid === undefined || !processGroupAlive(pid)) return;
-  process.kill(-pid, 'SIGINT');
-  const deadline = Date.now() + 15_000;
-  while (processGroupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (processGroupAlive(pid)) process.kill(-pid, 'SIGKILL');
-}
 
 interface ProxiedRequest {
   readonly method: string;
@@ -196,18 +129,17 @@ class RecordingProxy {
   }
 }
 
-let stack: Stack;
+let stack: LocalStackProcess;
 let apiUrl: string;
 let writeKey: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startLocalStackProcess({ args: ['--fresh'] });
   ({ apiUrl, writeKey } = stack.local);
 });
 
 afterAll(async () => {
-  if (stack) await stopStack(stack);
-  rmSync(dataDirectory, { recursive: true, force: true });
+  await stack?.dispose();
 });
 
 async function admin(path: string): Promise<{ status: number; text: string }> {
@@ -634,7 +566,7 @@ describe('hostile input', () => {
 
 describe('domain events', () => {
   function busLog(): Array<z.infer<typeof BusEvent>> {
-    const directory = join(dataDirectory, 'logs');
+    const directory = join(stack.dataDirectory, 'logs');
     if (!existsSync(directory)) return [];
     return readdirSync(directory)
       .filter((file) => file.includes('EventLog') && file.endsWith('.ndjson'))

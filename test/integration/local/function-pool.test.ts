@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FunctionPool, type LocalFunctionDefinition } from '../../../lib/local/lambda/function-pool.ts';
-import { dynamodb, endpoints, uniqueName } from '../clients.ts';
+import { createProfileStoreTable, dynamodb, endpoints, uniqueName } from '../clients.ts';
 
 const codeDirectory = fileURLToPath(new URL('../../fixtures/functions/', import.meta.url));
 const pools: FunctionPool[] = [];
@@ -126,20 +126,7 @@ describe('local function runtime', () => {
 
   it('lets handler SDK clients reach the emulator only through AWS_ENDPOINT_URL_DYNAMODB', async () => {
     const tableName = uniqueName('pool');
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createProfileStoreTable(tableName);
     const writer = pool(
       'sdk.putItem',
       { environment: { TABLE_NAME: tableName } },

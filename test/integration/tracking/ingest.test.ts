@@ -1,33 +1,19 @@
 // Ingest against DynamoDB Local: exact dedupe, merges, no lost updates under concurrency, recovery after a crash.
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbTrackingStore } from '../../../functions/tracking/dynamodb-store.ts';
 import { IngestService } from '../../../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent, EventType, JsonObject } from '../../../functions/tracking/model.ts';
 import type { Identity, ProfileCore } from '../../../functions/tracking/profile.ts';
 import type { TrackingStore } from '../../../functions/tracking/store.ts';
-import { dynamodb, uniqueName } from '../clients.ts';
+import { createProfileStoreTable, dynamodb, uniqueName } from '../clients.ts';
 
 const tableName = uniqueName('tracking');
 let store: DynamoDbTrackingStore;
 let service: IngestService;
 
 beforeAll(async () => {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-    }),
-  );
+  await createProfileStoreTable(tableName);
   store = new DynamoDbTrackingStore({ client: dynamodb, tableName, eventRetentionDays: 396 });
   service = new IngestService(store);
 });

@@ -1,41 +1,14 @@
-// Sources and write keys in DynamoDB Local: keys authenticate while valid, rotation has a grace period, revocation is immediate.
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SourceStore, WriteKeyInUseError } from '../../../functions/tracking/source-store.ts';
 import { newWriteKey } from '../../../functions/tracking/sources.ts';
-import { dynamodb, uniqueName } from '../clients.ts';
+import { createProfileStoreTable, dynamodb, uniqueName } from '../clients.ts';
 
 const tableName = uniqueName('sources');
 let now = new Date('2026-11-22T12:00:00Z');
 const sources = new SourceStore(dynamodb, tableName, () => now);
 
 beforeAll(async () => {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'gsi1pk', AttributeType: 'S' },
-        { AttributeName: 'gsi1sk', AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'gsi1',
-          KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createProfileStoreTable(tableName);
 });
 
 describe('sources and write keys', () => {
