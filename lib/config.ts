@@ -35,6 +35,8 @@ const configSchema = z
       .string()
       .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a host name such as example.com')
       .optional(),
+    /** Merge two profiles that share an email address (default off: an email alone does not prove one person). */
+    mergeOnEmail: booleanish.default(false),
     apiThrottleRate: z.coerce.number().int().positive().default(1000),
     apiThrottleBurst: z.coerce.number().int().positive().default(2000),
   })

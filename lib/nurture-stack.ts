@@ -86,6 +86,7 @@ export class NurtureStack extends Stack {
       eventBus: this.eventBus.bus,
       adminAuthorizer: this.adminAuth.authorizer,
       eventRetentionDays: config.eventRetentionDays,
+      mergeOnEmail: config.mergeOnEmail,
       ...(config.siteHost ? { siteHost: config.siteHost } : {}),
       logRetention,
       retainData: config.retainData,

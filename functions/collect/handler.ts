@@ -14,6 +14,7 @@ const env = readEnvironment({
   PROFILE_TABLE: z.string().min(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
   SITE_HOST: z.string().optional(),
+  MERGE_ON_EMAIL: z.enum(['true', 'false']).default('false'),
 });
 
 const dynamodb = new DynamoDBClient({});
@@ -23,7 +24,7 @@ const store = new DynamoDbTrackingStore({
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
 });
 const sources = new SourceStore(dynamodb, env.PROFILE_TABLE);
-const ingestService = new IngestService(store);
+const ingestService = new IngestService(store, { mergeOnEmail: env.MERGE_ON_EMAIL === 'true' });
 
 /** Write keys are looked up once a minute per instance; a revoked key stops within that time. */
 const KEY_CACHE_MS = 60_000;

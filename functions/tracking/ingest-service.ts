@@ -50,8 +50,19 @@ async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
   return results;
 }
 
+export interface IngestOptions {
+  /**
+   * Merge a profile into the one that already has the same email (a workspace choice: an email alone is weaker
+   * evidence of one person than a userId). Off: the email then points at the profile that used it last.
+   */
+  readonly mergeOnEmail?: boolean;
+}
+
 export class IngestService {
-  constructor(private readonly store: TrackingStore) {}
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly options: IngestOptions = {},
+  ) {}
 
   /**
    * Follows identity pointers and finishes any merge a crashed request left half done, so the answer is always
@@ -239,7 +250,7 @@ export class IngestService {
     }
 
     await inParallel([...byProfile], ([profileId, profileEvents]) =>
-      this.applyToProfile(profileId, profileEvents, [claim, ...reclaimed]),
+      this.applyToProfile(profileId, profileEvents, [claim, ...reclaimed], merges),
     );
     for (const event of withheld) await this.recordConsentOnly(event);
 
@@ -275,6 +286,7 @@ export class IngestService {
     profileId: string,
     events: EnrichedEvent[],
     claims: readonly string[],
+    merges: Array<{ from: string; into: string }>,
   ): Promise<void> {
     let id = profileId;
     await untilWritten(async () => {
@@ -301,9 +313,19 @@ export class IngestService {
     const emails = new Set(
       events.map((e) => normalizeEmail(traitsOf(e).email)).filter((e): e is string => !!e),
     );
-    await inParallel([...emails], (email) =>
-      this.store.putIdentityPointer({ kind: 'email', value: email }, id),
-    );
+    for (const email of emails) {
+      const identity: Identity = { kind: 'email', value: email };
+      const owner = this.options.mergeOnEmail ? await this.store.getIdentityPointer(identity) : undefined;
+      const ownerId = owner === undefined ? undefined : await this.live(owner);
+      if (ownerId !== undefined && ownerId !== id) {
+        // The profile that had the email first survives; this one is folded into it.
+        await this.merge(id, ownerId);
+        merges.push({ from: id, into: ownerId });
+        id = ownerId;
+        continue;
+      }
+      await this.store.putIdentityPointer(identity, id);
+    }
   }
 
   /** An event whose consent object withholds analytics is not stored; only the consent decision is kept. */

@@ -18,6 +18,8 @@ export interface TrackingProps {
   readonly eventBus: IEventBus;
   readonly adminAuthorizer: IHttpRouteAuthorizer;
   readonly eventRetentionDays: number;
+  /** Merge profiles that share an email. */
+  readonly mergeOnEmail: boolean;
   /** @default no site host: only the page's own host counts as internal */
   readonly siteHost?: string;
   readonly logRetention: RetentionDays;
@@ -53,6 +55,7 @@ export class Tracking extends Construct {
       environment: {
         ...common.environment,
         EVENT_RETENTION_DAYS: String(props.eventRetentionDays),
+        MERGE_ON_EMAIL: String(props.mergeOnEmail),
         ...(props.siteHost ? { SITE_HOST: props.siteHost } : {}),
       },
     }).bindTable('PROFILE_TABLE', props.table, 'readWrite');

@@ -166,6 +166,26 @@ describe('ingesting tracked events', () => {
     }
   });
 
+  it('merges two profiles that share an email only when the workspace asks for it', async () => {
+    const email = `shared-${randomUUID()}@example.com`;
+    const first = `user-${randomUUID()}`;
+    const second = `user-${randomUUID()}`;
+    const third = `user-${randomUUID()}`;
+    const merging = new IngestService(store, { mergeOnEmail: true });
+    await service.ingest([event('identify', { userId: first }, { traits: { email } })]);
+
+    await service.ingest([event('identify', { userId: second }, { traits: { email } })]);
+    const result = await merging.ingest([event('identify', { userId: third }, { traits: { email } })]);
+
+    expect(await service.resolve({ kind: 'userId', value: second })).not.toBe(
+      await service.resolve({ kind: 'userId', value: first }),
+    );
+    expect(result.merges).toHaveLength(1);
+    expect(await service.resolve({ kind: 'userId', value: third })).toBe(
+      await service.find({ kind: 'email', value: email }),
+    );
+  });
+
   it('merges a new device into the known profile when an already known visitor identifies on it', async () => {
     const laptop = randomUUID();
     const phone = randomUUID();
