@@ -1,4 +1,5 @@
 // Publishes tracking domain events from the profile store's stream (the outbox): stored changes are never lost.
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
@@ -9,11 +10,13 @@ import {
   decodeData,
   domainEventsFor,
   eventTracked,
+  itemsToDeleteAfterExpiry,
   type TrackingDomainEvent,
 } from '../tracking/domain-events.ts';
 
-const env = readEnvironment({ EVENT_BUS_NAME: z.string().min(1) });
+const env = readEnvironment({ EVENT_BUS_NAME: z.string().min(1), PROFILE_TABLE: z.string().min(1) });
 const eventBridge = new EventBridgeClient({});
+const dynamodb = new DynamoDBClient({});
 
 const eventName = z.enum(['INSERT', 'MODIFY', 'REMOVE']);
 
@@ -32,6 +35,18 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
         oldData: decodeData(record.dynamodb?.OldImage?.d?.B),
       };
       for (const domainEvent of domainEventsFor(change)) outgoing.push({ sequenceNumber, domainEvent });
+      for (const key of itemsToDeleteAfterExpiry({
+        ...change,
+        removedBy: record.userIdentity?.principalId,
+      })) {
+        // Idempotent: deleting an item that is already gone succeeds.
+        await dynamodb.send(
+          new DeleteItemCommand({
+            TableName: env.PROFILE_TABLE,
+            Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+          }),
+        );
+      }
     } catch (error) {
       // A record we cannot read will never become readable: retrying it would block the shard. Skip it, loudly.
       logger.error('stream record is not a readable tracking item', {

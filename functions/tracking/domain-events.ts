@@ -62,6 +62,21 @@ export interface ItemChange {
   readonly oldData?: unknown;
 }
 
+/**
+ * Items to delete when DynamoDB's TTL removed a profile (an anonymous profile never identified): its traits item.
+ * Only TTL deletions count (the stream marks them with the DynamoDB service principal); erasure has its own path.
+ */
+export function itemsToDeleteAfterExpiry(change: {
+  readonly eventName: string;
+  readonly keys: { readonly pk: string; readonly sk: string };
+  readonly removedBy?: string;
+}): Array<{ pk: string; sk: string }> {
+  if (change.eventName !== 'REMOVE' || change.keys.sk !== 'PROFILE' || !change.keys.pk.startsWith('PROFILE#'))
+    return [];
+  if (change.removedBy !== 'dynamodb.amazonaws.com') return [];
+  return [{ pk: change.keys.pk, sk: 'TRAITS' }];
+}
+
 /** Decodes a stream image's gzip `d` attribute, given either bytes or Lambda's base64 string. */
 export function decodeData(value: string | Uint8Array | undefined): unknown {
   if (value === undefined) return undefined;

@@ -37,7 +37,8 @@ export interface NurtureFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-export type TableAccess = 'read' | 'readWrite';
+/** `deleteOnly`: DeleteItem and nothing else (clean-up jobs). */
+export type TableAccess = 'read' | 'readWrite' | 'deleteOnly';
 export type QueueAccess = 'send' | 'consume';
 
 export class NurtureFunction extends Construct {
@@ -113,6 +114,7 @@ export class NurtureFunction extends Construct {
   /** Grants access to a table and passes its name in `envVar`. */
   bindTable(envVar: string, table: ITable, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this.role);
+    else if (access === 'deleteOnly') table.grant(this.role, 'dynamodb:DeleteItem');
     else table.grantReadWriteData(this.role);
     // The grant covers `<table>/index/*`: the table's own secondary indexes, nothing else.
     const arn: unknown = Stack.of(this).resolve(table.tableArn);

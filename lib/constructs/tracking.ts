@@ -96,7 +96,10 @@ export class Tracking extends Construct {
       description: 'Publishes tracking domain events from the profile store stream (outbox)',
       memorySize: 512,
       timeout: Duration.seconds(60),
-    }).bindEventBus('EVENT_BUS_NAME', props.eventBus);
+    })
+      .bindEventBus('EVENT_BUS_NAME', props.eventBus)
+      // Removes the traits of anonymous profiles that DynamoDB's TTL expired.
+      .bindTable('PROFILE_TABLE', props.table, 'deleteOnly');
     this.publisher.function.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,

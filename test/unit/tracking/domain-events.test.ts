@@ -6,6 +6,7 @@ import {
   domainEventsFor,
   eventTracked,
   type ItemChange,
+  itemsToDeleteAfterExpiry,
   profileIdentified,
   profileMerged,
   TRACKING_EVENTS,
@@ -329,5 +330,27 @@ describe('the catalogue', () => {
     for (const { detailType, detail } of produced) {
       expect(schemas[detailType].safeParse(detail).success, detailType).toBe(true);
     }
+  });
+});
+
+describe('clean-up after an anonymous profile expired', () => {
+  it('deletes the traits item of a profile that DynamoDB removed by TTL', () => {
+    const items = itemsToDeleteAfterExpiry({
+      eventName: 'REMOVE',
+      keys: { pk: 'PROFILE#a_123', sk: 'PROFILE' },
+      removedBy: 'dynamodb.amazonaws.com',
+    });
+
+    expect(items).toEqual([{ pk: 'PROFILE#a_123', sk: 'TRAITS' }]);
+  });
+
+  it.each([
+    ['a deletion by a caller, not by TTL', 'REMOVE', 'PROFILE#a_1', 'PROFILE', undefined],
+    ['an update', 'MODIFY', 'PROFILE#a_1', 'PROFILE', 'dynamodb.amazonaws.com'],
+    ['an expired event item', 'REMOVE', 'EVENTS#a:x', 'EVT#s#m', 'dynamodb.amazonaws.com'],
+  ])('deletes nothing for %s', (_what, eventName, pk, sk, removedBy) => {
+    expect(
+      itemsToDeleteAfterExpiry({ eventName, keys: { pk, sk }, ...(removedBy ? { removedBy } : {}) }),
+    ).toEqual([]);
   });
 });
