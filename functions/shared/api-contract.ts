@@ -1,17 +1,9 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
-import { CHANNELS } from '../tracking/schemas.ts';
+import { CHANNELS, touchSchema } from '../tracking/schemas.ts';
 
-const touch = z
-  .object({
-    channel: z.enum(CHANNELS),
-    campaign: z.string().nullable(),
-    landingPage: z.string().nullable(),
-    referrer: z.string().nullable(),
-    source: z.string().nullable(),
-    medium: z.string().nullable(),
-    at: z.string(),
-  })
+const touch = touchSchema
+  .extend({ at: z.string() })
   .nullable()
   .meta({ description: 'Where a session came from (KPIS.md channels).' });
 
@@ -55,13 +47,7 @@ export const schemas = {
     }),
   Source: source,
   SourceList: z.object({ sources: z.array(source) }),
-  SourceWithKey: z.object({
-    id: z.string(),
-    name: z.string(),
-    status: z.enum(['active', 'revoked']),
-    createdAt: z.string(),
-    keyPrefix: z.string(),
-    rotatedAt: z.string().nullable(),
+  SourceWithKey: source.extend({
     writeKey: z.string().meta({ description: 'Shown once: only a hash is stored.' }),
     previousKeyValidUntil: z.string().optional(),
   }),

@@ -157,15 +157,49 @@ export class DynamoDbTrackingStore implements TrackingStore {
   }
 
   async getProfile(id: string): Promise<Versioned<ProfileCore>> {
+    return this.readVersioned(keys.profile(id), profileCoreSchema, emptyProfile(id));
+  }
+
+  /** Reads a gzip-JSON item with its version and claims; a missing item reads as `empty` at version 0. */
+  private async readVersioned<T>(
+    key: Record<string, AttributeValue>,
+    schema: z.ZodType<T>,
+    empty: T,
+  ): Promise<Versioned<T>> {
     const { Item } = await this.options.client.send(
-      new GetItemCommand({ TableName: this.table, Key: keys.profile(id), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
     );
-    if (!Item) return { value: emptyProfile(id), claims: [], exists: false };
-    const value = profileCoreSchema.parse({
+    if (!Item) return { value: empty, claims: [], exists: false };
+    const value = schema.parse({
       ...z.record(z.string(), z.unknown()).parse(unpack(Item.d)),
       version: versionOf(Item),
     });
     return { value, claims: claimsOf(Item), exists: true };
+  }
+
+  /** Writes an item only if it is still at `expectedVersion` (0: does not exist yet). */
+  private async putVersioned(
+    item: Record<string, AttributeValue>,
+    expectedVersion: number,
+    what: string,
+  ): Promise<void> {
+    try {
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'version = :expected',
+                ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`${what} changed`);
+      throw error;
+    }
   }
 
   async putProfile(
@@ -175,62 +209,31 @@ export class DynamoDbTrackingStore implements TrackingStore {
     const { version, ...data } = profile;
     const ttl = expiresAt(profile);
     const claims = [...new Set(options.claims)].slice(-MAX_CLAIMS);
-    try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            ...keys.profile(profile.id),
-            d: { B: pack(data) },
-            version: { N: String(version) },
-            claims: { L: claims.map((c) => ({ S: c })) },
-            ...(profile.mergedInto ? { mergedInto: { S: profile.mergedInto } } : {}),
-            ...(ttl === null ? {} : { expiresAt: { N: String(ttl) } }),
-          },
-          ConditionExpression:
-            options.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
-          ...(options.expectedVersion === 0
-            ? {}
-            : { ExpressionAttributeValues: { ':expected': { N: String(options.expectedVersion) } } }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new VersionConflictError(`profile ${profile.id} changed`);
-      throw error;
-    }
+    await this.putVersioned(
+      {
+        ...keys.profile(profile.id),
+        d: { B: pack(data) },
+        version: { N: String(version) },
+        claims: { L: claims.map((c) => ({ S: c })) },
+        ...(profile.mergedInto ? { mergedInto: { S: profile.mergedInto } } : {}),
+        ...(ttl === null ? {} : { expiresAt: { N: String(ttl) } }),
+      },
+      options.expectedVersion,
+      `profile ${profile.id}`,
+    );
   }
 
   async getTraits(id: string): Promise<Versioned<ProfileTraits>> {
-    const { Item } = await this.options.client.send(
-      new GetItemCommand({ TableName: this.table, Key: keys.traits(id), ConsistentRead: true }),
-    );
-    if (!Item) return { value: emptyTraits(id), claims: [], exists: false };
-    const value = profileTraitsSchema.parse({
-      ...z.record(z.string(), z.unknown()).parse(unpack(Item.d)),
-      version: versionOf(Item),
-    });
-    return { value, claims: [], exists: true };
+    return this.readVersioned(keys.traits(id), profileTraitsSchema, emptyTraits(id));
   }
 
   async putTraits(traits: ProfileTraits, expectedVersion: number): Promise<void> {
     const { version, ...data } = traits;
-    try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { ...keys.traits(traits.id), d: { B: pack(data) }, version: { N: String(version) } },
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
-          ...(expectedVersion === 0
-            ? {}
-            : { ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new VersionConflictError(`traits ${traits.id} changed`);
-      throw error;
-    }
+    await this.putVersioned(
+      { ...keys.traits(traits.id), d: { B: pack(data) }, version: { N: String(version) } },
+      expectedVersion,
+      `traits ${traits.id}`,
+    );
   }
 
   async getIdentityPointer(identity: Identity): Promise<string | undefined> {
