@@ -1,96 +1,35 @@
 // Starts the local stack as a user does (`npm start`), talks to it over HTTP and the AWS SDK, and stops it.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import {
+  type LocalStackProcess,
+  spawnNpmStart,
+  startLocalStackProcess,
+} from './support/local-stack-process.ts';
 
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const dataDirectory = mkdtempSync(join(tmpdir(), 'nurture-e2e-'));
 const localJsonPath = join(dataDirectory, 'local.json');
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-const localJsonSchema = z.object({
-  apiUrl: z.string().url(),
-  adminToken: z.string().min(20),
-  writeKey: z.string().min(20),
-  mailboxUrl: z.string().url(),
-  pid: z.number().int(),
-  endpoints: z.object({
-    dynamodb: z.string().url(),
-    sqs: z.string().url(),
-    sesv2: z.string().url(),
-    events: z.string().url(),
-  }),
-});
-type LocalJson = z.infer<typeof localJsonSchema>;
+type Running = LocalStackProcess;
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  local: LocalJson;
+function start(args: string[] = [], env: Record<string, string> = {}) {
+  return spawnNpmStart({ args, env, dataDirectory });
 }
 
-/** `npm start` in its own process group, so a signal reaches the whole tree as Ctrl-C in a terminal would. */
-function start(
-  args: string[] = [],
-  env: Record<string, string> = {},
-): ChildProcess & { output: () => string } {
-  let output = '';
-  const child = spawn('npm', ['start', '--', ...args], {
-    cwd: projectRoot,
-    env: { ...process.env, NURTURE_DATA_DIR: dataDirectory, PORT: '0', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  return Object.assign(child, { output: () => output });
+function startAndWait(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+  return startLocalStackProcess({ args, env, dataDirectory });
 }
 
-async function startAndWait(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
-  rmSync(localJsonPath, { force: true });
-  const child = start(args, env);
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(localJsonPath) || !child.output().includes('Press Ctrl-C')) {
-    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${child.output()}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${child.output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    child,
-    output: child.output,
-    local: localJsonSchema.parse(JSON.parse(readFileSync(localJsonPath, 'utf8'))),
-  };
-}
-
-function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function interrupt(running: Running): Promise<number> {
-  const pid = running.child.pid ?? 0;
-  const started = Date.now();
-  process.kill(-pid, 'SIGINT');
-  while (processGroupAlive(pid)) {
-    if (Date.now() - started > 15_000) throw new Error('the local stack did not stop within 15 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return Date.now() - started;
+function interrupt(running: Running): Promise<number> {
+  return running.stop();
 }
 
 function dynamoProcesses(): string {
@@ -112,12 +51,11 @@ async function profileTable(running: Running): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startAndWait(['--fresh', '--quiet']);
+  stack = await startAndWait(['--fresh']);
 });
 
 afterAll(async () => {
-  if (stack && processGroupAlive(stack.child.pid ?? 0)) process.kill(-(stack.child.pid ?? 0), 'SIGKILL');
-  rmSync(dataDirectory, { recursive: true, force: true });
+  await stack?.dispose();
 });
 
 describe('npm start', () => {
@@ -237,7 +175,7 @@ describe('npm start', () => {
     expect(dynamoProcesses()).toBe('');
     expect(existsSync(localJsonPath)).toBe(false);
 
-    stack = await startAndWait(['--quiet']);
+    stack = await startAndWait();
     const restarted = new DynamoDBClient({
       region: 'us-east-1',
       credentials,
@@ -261,7 +199,7 @@ describe('npm start', () => {
     const orphan = dynamoProcesses().trim();
     expect(orphan.split('\n')).toHaveLength(1);
 
-    stack = await startAndWait(['--quiet']);
+    stack = await startAndWait();
 
     const running = dynamoProcesses().trim().split('\n');
     expect(running).toHaveLength(1);
@@ -271,7 +209,7 @@ describe('npm start', () => {
   it('starts clean with --fresh and honours NURTURE_ADMIN_TOKEN', async () => {
     await interrupt(stack);
 
-    stack = await startAndWait(['--fresh', '--quiet'], { NURTURE_ADMIN_TOKEN: 'e2e-admin-token-0123456789' });
+    stack = await startAndWait(['--fresh'], { NURTURE_ADMIN_TOKEN: 'e2e-admin-token-0123456789' });
     const dynamodb = new DynamoDBClient({
       region: 'us-east-1',
       credentials,

@@ -43,16 +43,16 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-export async function startLocalStackProcess(
-  options: { args?: string[]; env?: Record<string, string>; dataDirectory?: string } = {},
-): Promise<LocalStackProcess> {
-  const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), 'nurture-e2e-'));
-  const localJsonPath = join(dataDirectory, 'local.json');
-  rmSync(localJsonPath, { force: true });
+/** `npm start` in its own process group, so a signal reaches the whole tree as Ctrl-C in a terminal would. */
+export function spawnNpmStart(options: {
+  args?: string[];
+  env?: Record<string, string>;
+  dataDirectory: string;
+}): ChildProcess & { output(): string } {
   let output = '';
   const child = spawn('npm', ['start', '--', '--quiet', ...(options.args ?? [])], {
     cwd: projectRoot,
-    env: { ...process.env, NURTURE_DATA_DIR: dataDirectory, PORT: '0', ...options.env },
+    env: { ...process.env, NURTURE_DATA_DIR: options.dataDirectory, PORT: '0', ...options.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,10 +62,21 @@ export async function startLocalStackProcess(
   child.stderr?.on('data', (c: Buffer) => {
     output += c.toString();
   });
+  return Object.assign(child, { output: () => output });
+}
+
+export async function startLocalStackProcess(
+  options: { args?: string[]; env?: Record<string, string>; dataDirectory?: string } = {},
+): Promise<LocalStackProcess> {
+  const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), 'nurture-e2e-'));
+  const localJsonPath = join(dataDirectory, 'local.json');
+  rmSync(localJsonPath, { force: true });
+  const child = spawnNpmStart({ ...options, dataDirectory });
+  const output = () => child.output();
   const deadline = Date.now() + 150_000;
-  while (!existsSync(localJsonPath) || !output.includes('Press Ctrl-C')) {
-    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output}`);
+  while (!existsSync(localJsonPath) || !output().includes('Press Ctrl-C')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const local = localJsonSchema.parse(JSON.parse(readFileSync(localJsonPath, 'utf8')));
@@ -86,7 +97,7 @@ export async function startLocalStackProcess(
     child,
     dataDirectory,
     local,
-    output: () => output,
+    output,
     stop,
     async dispose() {
       await stop().catch(() => undefined);
