@@ -78,21 +78,37 @@ export class IngestService {
   }
 
   /**
-   * Resolves an identity that is about to receive data. A userId's profile is whatever its identity pointer says,
-   * and a new userId's profile only comes to exist together with that pointer (a conditional write), so two
-   * requests for a new user can never fill two profiles. `adopt` names the profile a new userId should point to
-   * (the visitor's anonymous profile); by default it gets its own.
+   * Resolves an identity that is about to receive data. `adopt` names a profile a new userId should become (the
+   * visitor's anonymous profile): the userId is claimed for it with a conditional pointer write, unless the userId
+   * already has a profile. Adoption races with a request that creates the userId's own profile at the same time;
+   * both sides write first and then read the other's write (see `reconcileNewUser`), so at least one of them sees
+   * the other and merges the two.
    */
   private async resolveForWrite(identity: Identity, adopt?: string): Promise<string> {
     const pointer = await this.store.getIdentityPointer(identity);
     if (pointer !== undefined) return this.live(pointer);
     const ownProfile = defaultProfileId(identity);
-    if (identity.kind !== 'userId') return this.live(ownProfile);
-    // A default profile without a pointer was created before pointers were claimed: it stays the owner.
+    if (identity.kind !== 'userId' || adopt === undefined) return this.live(ownProfile);
     if ((await this.store.getProfile(ownProfile)).exists) return this.live(ownProfile);
-    const target = adopt ?? ownProfile;
-    if (await this.store.claimIdentity(identity, target)) return this.live(target);
-    return this.resolve(identity);
+    if (!(await this.store.claimIdentity(identity, adopt))) return this.resolve(identity);
+    await this.reconcileNewUser(identity, adopt);
+    return this.live(adopt);
+  }
+
+  /**
+   * After a userId's profile came to exist (claimed for an adopted profile, or created as the userId's own), checks
+   * for the other: a claim pointing elsewhere, or an own profile created concurrently. Whichever exists besides
+   * the survivor named by the pointer is merged into it. Idempotent, so both racing requests may run it.
+   */
+  private async reconcileNewUser(identity: Identity, created: string): Promise<void> {
+    const pointer = await this.store.getIdentityPointer(identity);
+    const ownProfile = defaultProfileId(identity);
+    if (pointer === undefined || pointer === ownProfile) return;
+    const survivor = await this.live(pointer);
+    const own = await this.store.getProfile(ownProfile);
+    if (own.exists && own.value.mergedInto === null && ownProfile !== survivor)
+      await this.merge(ownProfile, survivor);
+    if (created !== survivor && created !== ownProfile) await this.merge(await this.live(created), survivor);
   }
 
   /** Follows `mergedInto` from a profile to the one that holds its data now. */
@@ -289,6 +305,7 @@ export class IngestService {
     merges: Array<{ from: string; into: string }>,
   ): Promise<void> {
     let id = profileId;
+    let created = false;
     await untilWritten(async () => {
       const current = await this.store.getProfile(id);
       if (current.value.mergedInto !== null) {
@@ -301,7 +318,14 @@ export class IngestService {
         { ...applyEvents(current.value, events), version: current.value.version + 1 },
         { expectedVersion: current.value.version, claims: [...current.claims, ...claims] },
       );
+      created = !current.exists;
     });
+    const userId = events.find((e) => e.userId)?.userId;
+    if (created && userId !== undefined && id === defaultProfileId({ kind: 'userId', value: userId })) {
+      // A userId's own profile was just created: an identify elsewhere may have claimed the userId meanwhile.
+      await this.reconcileNewUser({ kind: 'userId', value: userId }, id);
+      id = await this.live(id);
+    }
     if (events.some((e) => Object.keys(traitsOf(e)).length > 0)) {
       await untilWritten(async () => {
         const current = await this.store.getTraits(id);
