@@ -1,5 +1,6 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
+import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
 import { CHANNELS, touchSchema } from '../tracking/schemas.ts';
 
 const touch = touchSchema
@@ -93,7 +94,7 @@ export const schemas = {
       z.object({
         messageId: z.string(),
         sourceId: z.string(),
-        type: z.enum(['identify', 'track', 'page', 'screen', 'group', 'alias']),
+        type: z.enum(EVENT_TYPES),
         event: z.string().nullable(),
         name: z.string().nullable(),
         userId: z.string().nullable(),
@@ -104,7 +105,7 @@ export const schemas = {
         traits: z.record(z.string(), z.json()),
         channel: z.enum(CHANNELS),
         campaign: z.string().nullable(),
-        device: z.enum(['desktop', 'mobile', 'tablet']),
+        device: z.enum(DEVICE_TYPES),
       }),
     ),
   }),

@@ -283,15 +283,14 @@ export class Collector {
     const rest = { ...withoutKey, context: withoutAppId(withoutKey.context) };
     const sentAt = event.sentAt ?? batchSentAt;
     const withSentAt = sentAt === undefined ? rest : { ...rest, sentAt };
+    const userAgent = headerValue(request.headers, 'user-agent');
     return {
       ...withSentAt,
       sourceId,
       enrichment: enrich(withSentAt, {
         receivedAt: request.receivedAt,
         ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
-        ...(headerValue(request.headers, 'user-agent')
-          ? { userAgentHeader: headerValue(request.headers, 'user-agent') }
-          : {}),
+        ...(userAgent ? { userAgentHeader: userAgent } : {}),
         ...(this.options.siteHost ? { siteHost: this.options.siteHost } : {}),
       }),
     };

@@ -2,6 +2,7 @@
 import { gunzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { defineDomainEvent } from '../shared/events.ts';
+import { DEVICE_TYPES, EVENT_TYPES } from './model.ts';
 import { CHANNELS, enrichedEventSchema, profileCoreSchema } from './schemas.ts';
 
 export const eventTracked = defineDomainEvent({
@@ -13,7 +14,7 @@ export const eventTracked = defineDomainEvent({
     profileId: z.string(),
     sourceId: z.string(),
     messageId: z.string(),
-    type: z.enum(['identify', 'track', 'page', 'screen', 'group', 'alias']),
+    type: z.enum(EVENT_TYPES),
     event: z.string().nullable(),
     name: z.string().nullable(),
     userId: z.string().nullable(),
@@ -22,7 +23,7 @@ export const eventTracked = defineDomainEvent({
     channel: z.enum(CHANNELS),
     campaign: z.string().nullable(),
     landingPage: z.string().nullable(),
-    device: z.enum(['desktop', 'mobile', 'tablet']),
+    device: z.enum(DEVICE_TYPES),
     properties: z.record(z.string(), z.json()),
   }),
 });

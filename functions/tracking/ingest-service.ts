@@ -127,7 +127,7 @@ export class IngestService {
   async find(identity: Identity): Promise<string | undefined> {
     const pointer = await this.store.getIdentityPointer(identity);
     if (pointer === undefined && identity.kind === 'email') return undefined;
-    const id = await this.resolve(identity);
+    const id = await this.live(pointer ?? defaultProfileId(identity));
     const { exists } = await this.store.getProfile(id);
     return exists ? id : undefined;
   }
@@ -245,12 +245,12 @@ export class IngestService {
       // A duplicate: apply it only if the request that stored it died before its profile write.
       const stored = await this.store.getEvent(identity, event.sourceId, event.messageId);
       if (stored === undefined) return { event, profileId, fresh: false };
-      const owner = await this.resolve(identity);
-      const profile = await this.store.getProfile(owner);
+      // profileId was resolved just above; if it has been merged away since, applyToProfile follows the merge.
+      const profile = await this.store.getProfile(profileId);
       const applied =
         profile.claims.includes(stored.claim) ||
         (profile.value.mergedFrom.length > 0 && (await this.appliedBeforeMerge(profile.value, stored.claim)));
-      return { event: stored.event, profileId: owner, fresh: !applied, reclaimed: stored.claim };
+      return { event: stored.event, profileId, fresh: !applied, reclaimed: stored.claim };
     });
     const reclaimed = new Set<string>();
     for (const item of placed) {

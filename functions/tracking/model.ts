@@ -1,7 +1,8 @@
 // The tracking domain's shapes: a normalized event from any client (Segment, RudderStack, Snowplow, pixel) and its enrichment.
 
 /** The Segment call types; Snowplow page views become `page`, structured and unstructured events `track`. */
-export type EventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias';
+export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Which wire format an event arrived in; kept for support and debugging. */
 export type EventProtocol = 'segment' | 'snowplow' | 'pixel';
@@ -54,7 +55,8 @@ export type Channel =
   | 'direct'
   | 'other';
 
-export type DeviceType = 'desktop' | 'mobile' | 'tablet';
+export const DEVICE_TYPES = ['desktop', 'mobile', 'tablet'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
 
 /** Where a visit came from: the touch that first and last touches are made of. */
 export interface Touch {

@@ -1,6 +1,6 @@
 // Schemas for what the tracking store reads back from DynamoDB: stored data is parsed, never cast.
 import * as z from 'zod';
-import type { EnrichedEvent } from './model.ts';
+import { DEVICE_TYPES, type EnrichedEvent, EVENT_TYPES } from './model.ts';
 import type { ProfileCore, ProfileTraits } from './profile.ts';
 
 export const CHANNELS = [
@@ -79,7 +79,7 @@ export const profileTraitsSchema = z.object({
 }) satisfies z.ZodType<ProfileTraits>;
 
 export const enrichedEventSchema = z.object({
-  type: z.enum(['identify', 'track', 'page', 'screen', 'group', 'alias']),
+  type: z.enum(EVENT_TYPES),
   protocol: z.enum(['segment', 'snowplow', 'pixel']),
   messageId: z.string(),
   anonymousId: z.string().optional(),
@@ -99,7 +99,7 @@ export const enrichedEventSchema = z.object({
     eventTime: z.string(),
     receivedAt: z.string(),
     touch: touchSchema,
-    device: z.enum(['desktop', 'mobile', 'tablet']),
+    device: z.enum(DEVICE_TYPES),
     isBot: z.boolean(),
     ip: z.string().nullable(),
     browser: z.string().nullable(),

@@ -79,6 +79,12 @@ export interface LocalEventBusOptions {
 
 const MAX_ENTRY_BYTES = 256 * 1024;
 
+/** A bus name from a name or an ARN, as EventBridge accepts either; absent or empty means the default bus. */
+export function busNameOf(nameOrArn: string | undefined): string {
+  if (!nameOrArn) return 'default';
+  return nameOrArn.startsWith('arn:') ? (nameOrArn.split('event-bus/')[1] ?? nameOrArn) : nameOrArn;
+}
+
 /** EventBridge's event time format: ISO 8601 without milliseconds. */
 function eventTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
@@ -92,10 +98,10 @@ export class LocalEventBus {
   constructor(private readonly options: LocalEventBusOptions) {}
 
   private busName(nameOrArn: unknown): string {
-    if (nameOrArn === undefined || nameOrArn === null || nameOrArn === '') return 'default';
+    if (nameOrArn === undefined || nameOrArn === null) return 'default';
     if (typeof nameOrArn !== 'string')
       throw new AwsServiceError('ValidationException', 'EventBusName must be a string');
-    return nameOrArn.startsWith('arn:') ? (nameOrArn.split('event-bus/')[1] ?? nameOrArn) : nameOrArn;
+    return busNameOf(nameOrArn);
   }
 
   private hasBus(name: string): boolean {

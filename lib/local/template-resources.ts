@@ -1,7 +1,7 @@
 // Turns template resources into local runtime definitions: functions, rules, schedules, event sources, HTTP APIs.
 import { z } from 'zod';
 import type { StreamEventSourceDefinition } from './dynamodb-stream-source.ts';
-import type { BusArchive, BusRule, RuleTarget } from './event-bus.ts';
+import { type BusArchive, type BusRule, busNameOf, type RuleTarget } from './event-bus.ts';
 import { type EventPattern, parseEventPattern } from './event-pattern.ts';
 import type { LocalFunctionDefinition } from './lambda/function-pool.ts';
 import type { ProvisionedQueue } from './provision.ts';
@@ -100,11 +100,6 @@ function toTarget(target: z.infer<typeof targetSchema>): RuleTarget {
     ...(target.SqsParameters ? { sqsMessageGroupId: target.SqsParameters.MessageGroupId } : {}),
     ...(target.DeadLetterConfig ? { deadLetterArn: target.DeadLetterConfig.Arn } : {}),
   };
-}
-
-function busNameOf(value: string | undefined): string {
-  if (!value) return 'default';
-  return value.startsWith('arn:') ? (value.split('event-bus/')[1] ?? value) : value;
 }
 
 function patternOf(logicalId: string, pattern: unknown): { pattern: EventPattern; text: string } {
@@ -226,6 +221,13 @@ const mappingProps = z.object({
   DestinationConfig: z.object({ OnFailure: z.object({ Destination: z.string() }).optional() }).optional(),
 });
 
+/** The function an event source mapping invokes, which must be one of the template's. */
+function mappedFunction(model: TemplateModel, mappingId: string, functionName: string) {
+  const fn = model.findByPhysical(functionName);
+  if (!fn) throw new TemplateError(`${mappingId}: function ${functionName} is not in the template`);
+  return fn;
+}
+
 /** A stream mapping as the template declares it; the runtime fills in the local stream ARN. */
 export interface StreamMappingDefinition
   extends Omit<StreamEventSourceDefinition, 'streamArn' | 'onFailureQueueUrl'> {
@@ -240,9 +242,7 @@ export function readStreamMappings(model: TemplateModel): StreamMappingDefinitio
     const props = mappingProps.parse(model.resolve(resource.Properties ?? {}));
     const table = model.findByPhysical(props.EventSourceArn);
     if (table?.Type !== 'AWS::DynamoDB::Table') continue;
-    const fn = model.findByPhysical(props.FunctionName);
-    if (!fn)
-      throw new TemplateError(`${resource.logicalId}: function ${props.FunctionName} is not in the template`);
+    const fn = mappedFunction(model, resource.logicalId, props.FunctionName);
     definitions.push({
       logicalId: resource.logicalId,
       functionLogicalId: fn.logicalId,
@@ -279,9 +279,7 @@ export function readEventSourceMappings(
         `${resource.logicalId}: only SQS and DynamoDB stream event sources run locally`,
       );
     }
-    const fn = model.findByPhysical(props.FunctionName);
-    if (!fn)
-      throw new TemplateError(`${resource.logicalId}: function ${props.FunctionName} is not in the template`);
+    const fn = mappedFunction(model, resource.logicalId, props.FunctionName);
     definitions.push({
       logicalId: resource.logicalId,
       functionLogicalId: fn.logicalId,

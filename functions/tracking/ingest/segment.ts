@@ -2,7 +2,14 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import type { EventProtocol, EventType, JsonObject, JsonValue, NormalizedEvent } from '../model.ts';
+import {
+  EVENT_TYPES,
+  type EventProtocol,
+  type EventType,
+  type JsonObject,
+  type JsonValue,
+  type NormalizedEvent,
+} from '../model.ts';
 import { cleanJson, isJsonObject, MAX_EVENT_BYTES } from './body.ts';
 
 /** One event's verdict: normalized, or rejected with a reason the sender can act on. Siblings are unaffected. */
@@ -47,8 +54,6 @@ const ENDPOINTS: ReadonlyMap<string, EventType | 'batch'> = new Map<string, Even
   ['alias', 'alias'],
   ['a', 'alias'],
 ]);
-
-const EVENT_TYPES: readonly EventType[] = ['identify', 'track', 'page', 'screen', 'group', 'alias'];
 
 /** Ids longer than this are refused: they end up in storage keys, which have hard size limits. */
 export const MAX_ID_LENGTH = 256;
