@@ -1,6 +1,13 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
+import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
+import { messagingOperations, messagingSchemas } from '../messaging/contract.ts';
+import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
+import type { Operation } from './contract-types.ts';
+
+export type { Operation } from './contract-types.ts';
+
 import { CHANNELS, touchSchema } from '../tracking/schemas.ts';
 
 const touch = touchSchema
@@ -17,7 +24,7 @@ const source = z.object({
   rotatedAt: z.string().nullable(),
 });
 
-export const schemas = {
+const trackingSchemas = {
   Error: z.object({ error: z.string() }).meta({ description: 'An error a caller can act on.' }),
   GatewayError: z.object({ message: z.string() }).meta({ description: 'An error from API Gateway itself.' }),
   Health: z.object({
@@ -111,23 +118,13 @@ export const schemas = {
   }),
 } as const;
 
-export type SchemaName = keyof typeof schemas;
-
-export interface Operation {
-  readonly method: 'get' | 'post' | 'delete';
-  readonly path: string;
-  readonly summary: string;
-  readonly auth: 'admin' | 'writeKey' | 'none';
-  readonly body?: SchemaName;
-  /** status → schema name, or a media type for non-JSON answers. */
-  readonly responses: Readonly<Record<string, SchemaName | 'image/gif' | 'application/javascript'>>;
-  readonly parameters?: ReadonlyArray<{
-    name: string;
-    in: 'path' | 'query';
-    required: boolean;
-    description: string;
-  }>;
-}
+/** Every component schema: tracking's here, the other capabilities' in their own contract modules. */
+export const schemas: Readonly<Record<string, z.ZodType>> = {
+  ...trackingSchemas,
+  ...messagingSchemas,
+  ...bannerSchemas,
+  ...webhookSchemas,
+};
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
 const trackResponses = {
@@ -138,7 +135,7 @@ const trackResponses = {
   '503': 'Error',
 } as const;
 
-export const operations: readonly Operation[] = [
+const trackingOperations: readonly Operation[] = [
   { method: 'get', path: '/health', summary: 'Liveness check', auth: 'none', responses: { '200': 'Health' } },
   {
     method: 'get',
@@ -285,6 +282,13 @@ export const operations: readonly Operation[] = [
   },
 ];
 
+export const operations: readonly Operation[] = [
+  ...trackingOperations,
+  ...messagingOperations,
+  ...bannerOperations,
+  ...webhookOperations,
+];
+
 /**
  * A component's JSON Schema with its own `$id`, so the `#/$defs/...` references zod emits for recursive types
  * (JSON values) resolve inside the component rather than at the document root.
@@ -301,15 +305,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
   );
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
+    for (const name of [op.body, ...Object.values(op.responses)])
+      if (name !== undefined && !name.includes('/') && !(name in schemas))
+        throw new Error(`${op.method.toUpperCase()} ${op.path}: no schema named ${name}`);
     const responses: Record<string, unknown> = {};
     for (const [status, target] of Object.entries(op.responses)) {
-      responses[status] =
-        target === 'image/gif' || target === 'application/javascript'
-          ? { description: target, content: { [target]: {} } }
-          : {
-              description: target,
-              content: { 'application/json': { schema: { $ref: `#/components/schemas/${target}` } } },
-            };
+      responses[status] = target.includes('/')
+        ? { description: target, content: { [target]: {} } }
+        : {
+            description: target,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${target}` } } },
+          };
     }
     paths[op.path] = {
       ...paths[op.path],
