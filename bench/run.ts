@@ -13,6 +13,7 @@ import { startLocalStack } from '../lib/local/local-stack.ts';
 import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
+import { benchRender } from './messaging-render.ts';
 import { benchDomain, benchTracking } from './tracking.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -129,6 +130,8 @@ async function main(): Promise<void> {
     } finally {
       await dynamo.stop();
     }
+
+    results.messagingRender = await benchRender();
 
     started = performance.now();
     const stack = await startLocalStack({

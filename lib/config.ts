@@ -37,6 +37,26 @@ const configSchema = z
       .optional(),
     /** Merge two profiles that share an email address (default off: an email alone does not prove one person). */
     mergeOnEmail: booleanish.default(false),
+    /** SES maximum send rate of the account (emails per second; the SES console shows it). */
+    sesSendRate: z.coerce.number().positive().max(10_000).default(14),
+    /** At most this many marketing emails per profile per `emailFrequencyCapHours`; 0 turns the cap off. */
+    emailFrequencyCap: z.coerce.number().int().min(0).default(5),
+    emailFrequencyCapHours: z.coerce
+      .number()
+      .positive()
+      .max(24 * 90)
+      .default(24),
+    /** Segment consent categories that govern email marketing (a `false` in any of them withholds it). */
+    emailConsentCategories: csv.optional(),
+    /** Send marketing email only to people who granted one of those categories (opt-in, as in the EU). */
+    requireEmailOptIn: booleanish.default(false),
+    /** Base URL of tracked links (a custom domain such as https://t.example.com); default: the API's URL. */
+    trackingBaseUrl: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+$/, 'must be a scheme and host such as https://t.example.com')
+      .optional(),
+    /** Messages (status, statistics per message) are kept this long. */
+    messageRetentionDays: z.coerce.number().int().min(1).max(3650).default(396),
     apiThrottleRate: z.coerce.number().int().positive().default(1000),
     apiThrottleBurst: z.coerce.number().int().positive().default(2000),
   })
@@ -50,6 +70,17 @@ const configSchema = z
     // The bus log copies domain events (which can carry personal data) to CloudWatch Logs: a development aid only.
     eventLog: c.eventLog ?? c.stage !== 'prod',
     eventBusName: c.stage === 'prod' ? 'nurture' : `nurture-${c.stage}`,
+    // Development sends to the local mailbox, which accepts any sender; production warns at synth (nurture-stack).
+    senderEmail: c.senderEmail ?? 'Nurture <nurture@example.com>',
+    senderEmailConfigured: c.senderEmail !== undefined,
+    emailConsentCategories: c.emailConsentCategories ?? [
+      'marketing',
+      'email',
+      'email_marketing',
+      'advertising',
+    ],
+    // SES publishes Send events within seconds; locally at once, so tests need not wait minutes.
+    sendConfirmGraceSeconds: c.stage === 'prod' ? 300 : 10,
   }));
 
 export type NurtureConfig = z.output<typeof configSchema>;

@@ -1,14 +1,18 @@
 // The Nurture stack: composes the capability constructs and passes them to each other; no resources of its own.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import type { NurtureConfig } from './config.ts';
 import { AdminAuth } from './constructs/admin-auth.ts';
+import { Banners } from './constructs/banners.ts';
 import { NurtureEventBus } from './constructs/event-bus.ts';
 import { NurtureHttpApi } from './constructs/http-api.ts';
+import { LinkSigning } from './constructs/link-signing.ts';
+import { Messaging } from './constructs/messaging.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
 import { Tracking } from './constructs/tracking.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { retentionDays } from './retention.ts';
 
 export interface NurtureStackProps extends StackProps {
@@ -21,6 +25,10 @@ export class NurtureStack extends Stack {
   public readonly httpApi: NurtureHttpApi;
   public readonly adminAuth: AdminAuth;
   public readonly tracking: Tracking;
+  public readonly webhooks: Webhooks;
+  public readonly linkSigning: LinkSigning;
+  public readonly banners: Banners;
+  public readonly messaging: Messaging;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -88,6 +96,52 @@ export class NurtureStack extends Stack {
       eventRetentionDays: config.eventRetentionDays,
       mergeOnEmail: config.mergeOnEmail,
       ...(config.siteHost ? { siteHost: config.siteHost } : {}),
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      adminAuthorizer: this.adminAuth.authorizer,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+      // Development delivers to receivers on the same machine, and retries fast enough for tests to watch.
+      allowPrivateTargets: config.stage === 'dev',
+      retryBaseSeconds: config.stage === 'dev' ? 1 : 30,
+      maxAttempts: config.stage === 'dev' ? 4 : 8,
+    });
+    this.linkSigning = new LinkSigning(this, 'LinkSigning', { retainData: config.retainData });
+    if (config.stage === 'prod' && !config.senderEmailConfigured)
+      Annotations.of(this).addWarningV2(
+        'nurture:senderEmail',
+        'No -c senderEmail: mail goes out as nurture@example.com, which SES rejects (each message records the rejection). Set a verified SES identity.',
+      );
+    this.messaging = new Messaging(this, 'Messaging', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      adminAuthorizer: this.adminAuth.authorizer,
+      collect: this.tracking.collect,
+      signingSecret: this.linkSigning.secret,
+      senderEmail: config.senderEmail,
+      sendRatePerSecond: config.sesSendRate,
+      frequencyCap: { max: config.emailFrequencyCap, windowHours: config.emailFrequencyCapHours },
+      consent: { categories: config.emailConsentCategories, requireOptIn: config.requireEmailOptIn },
+      confirmGraceSeconds: config.sendConfirmGraceSeconds,
+      ...(config.trackingBaseUrl ? { trackingBaseUrl: config.trackingBaseUrl } : {}),
+      messageRetentionDays: config.messageRetentionDays,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+    this.banners = new Banners(this, 'Banners', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      adminAuthorizer: this.adminAuth.authorizer,
+      signingSecret: this.linkSigning.secret,
+      ...(config.trackingBaseUrl ? { trackingBaseUrl: config.trackingBaseUrl } : {}),
+      eventRetentionDays: config.eventRetentionDays,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,

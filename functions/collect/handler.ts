@@ -2,8 +2,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from 'zod';
+import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
+import { EMAIL_LINK_PATHS, EmailEngagement } from '../messaging/engagement.ts';
+import { ProfileActivityRecorder } from '../messaging/profile-activity.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
+import { loadTokenSigner } from '../shared/signing.ts';
 import { BackPressureError, Collector } from '../tracking/collect.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import { TRANSPARENT_GIF } from '../tracking/ingest/pixel.ts';
@@ -15,6 +19,10 @@ const env = readEnvironment({
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
   SITE_HOST: z.string().optional(),
   MERGE_ON_EMAIL: z.enum(['true', 'false']).default('false'),
+  /** Set when messaging is deployed: the email open, click and unsubscribe links are served here too. */
+  SIGNING_SECRET_ARN: z.string().min(1).optional(),
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  UTM_SOURCE: z.string().min(1).default('nurture'),
 });
 
 const dynamodb = new DynamoDBClient({});
@@ -25,6 +33,25 @@ const store = new DynamoDbTrackingStore({
 });
 const sources = new SourceStore(dynamodb, env.PROFILE_TABLE);
 const ingestService = new IngestService(store, { mergeOnEmail: env.MERGE_ON_EMAIL === 'true' });
+
+const signingSecretArn = env.SIGNING_SECRET_ARN;
+const messagingStore = new DynamoDbMessagingStore({
+  client: dynamodb,
+  tableName: env.PROFILE_TABLE,
+  messageRetentionDays: env.MESSAGE_RETENTION_DAYS,
+});
+const activity = new ProfileActivityRecorder(store, ingestService, env.UTM_SOURCE);
+const engagement =
+  signingSecretArn === undefined
+    ? undefined
+    : new EmailEngagement({
+        signer: () => loadTokenSigner(signingSecretArn),
+        messages: messagingStore,
+        addresses: messagingStore,
+        recordActivity: (a) => backPressure(() => activity.record(a)),
+        onError: (message, error) => logger.error(message, error instanceof Error ? error : String(error)),
+        transparentGif: TRANSPARENT_GIF,
+      });
 
 /** Write keys are looked up once a minute per instance; a revoked key stops within that time. */
 const KEY_CACHE_MS = 60_000;
@@ -80,6 +107,28 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   for (const [key, value] of Object.entries(event.queryStringParameters ?? {}))
     if (value !== undefined) query[key] = value;
   try {
+    if (engagement !== undefined && EMAIL_LINK_PATHS.test(event.rawPath)) {
+      const response = await engagement.handle({
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        headers: event.headers ?? {},
+        body:
+          event.body === undefined
+            ? undefined
+            : event.isBase64Encoded
+              ? Buffer.from(event.body, 'base64').toString('utf8')
+              : event.body,
+        sourceIp: event.requestContext.http.sourceIp,
+        requestId: event.requestContext.requestId,
+        receivedAt: new Date(event.requestContext.timeEpoch || Date.now()),
+      });
+      return {
+        statusCode: response.status,
+        headers: response.headers,
+        body: response.body,
+        isBase64Encoded: response.isBase64Encoded ?? false,
+      };
+    }
     const response = await collector.handle({
       method: event.requestContext.http.method,
       path: event.rawPath,
@@ -100,6 +149,14 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   } catch (error) {
     // Clients retry 5xx: nothing was acknowledged, and replays are deduplicated.
     logger.error('tracking request failed', error instanceof Error ? error : String(error));
+    if (EMAIL_LINK_PATHS.test(event.rawPath) && !event.rawPath.startsWith('/e/o/')) {
+      // A click or unsubscribe link: the person sees an error page and can try again.
+      return {
+        statusCode: 503,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' },
+        body: 'This link is temporarily unavailable. Please try again in a moment.',
+      };
+    }
     if (event.requestContext.http.method === 'GET' && event.rawPath !== '/v1/snippet.js') {
       // Pixels always answer with the GIF: an <img> cannot retry, and a broken image helps nobody.
       return {

@@ -1,8 +1,9 @@
-// Publishes tracking domain events from the profile store's stream (the outbox): stored changes are never lost.
+// Publishes tracking and messaging domain events from the profile store's stream (the outbox): none is lost.
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { messageFromImage, messagingEventsFor } from '../messaging/domain-events.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { publishEvents } from '../shared/publish.ts';
@@ -21,13 +22,24 @@ const dynamodb = new DynamoDBClient({});
 const eventName = z.enum(['INSERT', 'MODIFY', 'REMOVE']);
 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  const outgoing: Array<{ sequenceNumber: string; domainEvent: TrackingDomainEvent }> = [];
+  const outgoing: Array<{
+    sequenceNumber: string;
+    domainEvent: TrackingDomainEvent | { source: string; detailType: string; detail: unknown };
+  }> = [];
   for (const record of event.Records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const pk = record.dynamodb?.Keys?.pk?.S;
     const sk = record.dynamodb?.Keys?.sk?.S;
     if (!pk || !sk) continue;
     try {
+      if (sk === 'MESSAGE' && pk.startsWith('MESSAGE#')) {
+        const events = messagingEventsFor(
+          messageFromImage(record.dynamodb?.OldImage?.m?.S),
+          messageFromImage(record.dynamodb?.NewImage?.m?.S),
+        );
+        for (const domainEvent of events) outgoing.push({ sequenceNumber, domainEvent });
+        continue;
+      }
       const change = {
         eventName: eventName.parse(record.eventName),
         keys: { pk, sk },
@@ -49,7 +61,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       }
     } catch (error) {
       // A record we cannot read will never become readable: retrying it would block the shard. Skip it, loudly.
-      logger.error('stream record is not a readable tracking item', {
+      logger.error('stream record is not a readable tracking or message item', {
         sequenceNumber,
         error: error instanceof Error ? error.message : String(error),
       });
@@ -58,7 +70,11 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const failed = await publishEvents(
     eventBridge,
     env.EVENT_BUS_NAME,
-    outgoing.map(({ domainEvent }) => ({ source: eventTracked.source, ...domainEvent })),
+    outgoing.map(({ domainEvent }) => ({
+      source: 'source' in domainEvent ? domainEvent.source : eventTracked.source,
+      detailType: domainEvent.detailType,
+      detail: domainEvent.detail,
+    })),
   );
   if (failed.length > 0) {
     // Lambda retries from the first failed record; events after it may be published twice and consumers

@@ -35,6 +35,12 @@ export interface NurtureFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   /** @default no limit */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Modules left out of the bundle because the code paths that would load them never run (e.g. a library's
+   * optional TypeScript config loader). A module listed here fails at run time if it is ever imported.
+   * @default none: everything, the AWS SDK included, is bundled
+   */
+  readonly unusedModules?: readonly string[];
 }
 
 /** `deleteOnly`: DeleteItem and nothing else (clean-up jobs). */
@@ -89,7 +95,7 @@ export class NurtureFunction extends Construct {
         minify: true,
         sourceMap: true,
         // Bundle the AWS SDK: its version is the one our lockfile pins and our tests ran, not the runtime's.
-        externalModules: [],
+        externalModules: [...(props.unusedModules ?? [])],
         mainFields: ['module', 'main'],
         banner:
           "import { createRequire as __nurtureCreateRequire } from 'node:module';const require = __nurtureCreateRequire(import.meta.url);",

@@ -116,6 +116,8 @@ export class Tracking extends Construct {
             dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('EVENTS#') } } },
           }),
           FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.isEqual('PROFILE') } } } }),
+          // Message status changes (functions/messaging/domain-events.ts).
+          FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.isEqual('MESSAGE') } } } }),
         ],
       }),
     );

@@ -29,6 +29,7 @@ import { provisionQueues, provisionTables } from './provision.ts';
 import { restoreQueues, snapshotQueues } from './queue-snapshots.ts';
 import { ScheduleRunner } from './schedules.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
+import { controlFaults, SesFaults, SesGateway } from './ses-gateway.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { TemplateModel } from './template.ts';
 import {
@@ -38,6 +39,7 @@ import {
   readFunctions,
   readRules,
   readSchedules,
+  readSesConfigurationSets,
   readStreamMappings,
 } from './template-resources.ts';
 
@@ -83,11 +85,16 @@ export interface LocalStack extends LocalStackInfo {
   readonly stackName: string;
   readonly model: TemplateModel;
   readonly bus: LocalEventBus;
+  /** SES faults, also set through `PUT /_local/faults`. */
+  readonly sesFaults: SesFaults;
   readonly schedules: ScheduleRunner;
   /** Milliseconds from the call to ready, per phase. */
   readonly timings: Readonly<Record<string, number>>;
   invoke(functionLogicalId: string, event: unknown): ReturnType<FunctionPool['invoke']>;
-  /** Resolves when every stream event source has delivered what was written so far, and the bus is drained. */
+  /**
+   * Resolves when every stream event source has delivered what was written so far, SES events are published, and
+   * the bus is drained.
+   */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -175,7 +182,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
     const dynamoPromise = startDynamoDbWithRetry(dynamoPort, join(dataDirectory, 'dynamodb'), basePort === 0);
     const sqsPromise = startSqs({ port: sqsPort });
-    const sesPromise = startSes({ port: sesPort });
+    // The emulator sits behind the SES gateway, which takes the SES port once the template is read.
+    const sesPromise = startSes({ port: 0 });
     const secrets = new LocalSecretsManager();
     const settled = await Promise.allSettled([
       synthesis,
@@ -208,6 +216,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const api of model.ofType('AWS::ApiGatewayV2::Api')) {
       model.setPhysical(api.logicalId, { attributes: { ApiEndpoint: apiUrl } });
     }
+    // Read first: it names configuration sets, which function environments refer to.
+    const sesConfigurationSets = readSesConfigurationSets(model);
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodbEmulator.url });
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.url, useQueueUrlAsEndpoint: false });
@@ -232,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodbEmulator.url,
       sqs: sqsEmulator.url,
-      sesv2: sesEmulator.url,
+      sesv2: `http://127.0.0.1:${sesPort}`,
       events: `http://127.0.0.1:${eventsPort}`,
       secretsmanager: secrets.url,
     };
@@ -339,6 +349,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await bus.start(eventsPort);
     stoppers.push(() => bus.stop());
 
+    const sesFaults = new SesFaults();
+    const sesGateway = new SesGateway({
+      emulatorUrl: sesEmulator.url,
+      configurationSets: sesConfigurationSets,
+      bus,
+      accountId: LOCAL_ACCOUNT_ID,
+      region: LOCAL_REGION,
+      faults: sesFaults,
+      onError: (message) => log(`warning: ${message}`),
+    });
+    await sesGateway.start(sesPort);
+    stoppers.push(() => sesGateway.stop());
+
     const schedules = new ScheduleRunner(
       readSchedules(model, {
         region: LOCAL_REGION,
@@ -406,7 +429,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
     const server: Server = createServer((req, res) => {
       if (req.url?.startsWith('/_local/')) {
-        void handleControl(req.method ?? 'GET', req.url, schedules).then(({ status, body }) => {
+        const control =
+          req.url.split('?')[0] === '/_local/faults'
+            ? controlFaults(req, sesFaults)
+            : handleControl(req.method ?? 'GET', req.url, schedules);
+        void control.then(({ status, body }) => {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify(body));
         });
@@ -468,11 +495,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stackName: assembly.stackName,
       model,
       bus,
+      sesFaults,
       schedules,
       timings,
       invoke,
       settle: async () => {
         await Promise.all(streamSources.map((source) => source.idle()));
+        await sesGateway.drain();
         await bus.drain();
       },
       stop: stopAll,

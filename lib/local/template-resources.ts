@@ -7,6 +7,7 @@ import type { LocalFunctionDefinition } from './lambda/function-pool.ts';
 import type { ProvisionedQueue } from './provision.ts';
 import { parseScheduleExpression } from './schedule-expression.ts';
 import type { LocalSchedule } from './schedules.ts';
+import { SES_EVENT_TYPES, type SesConfigurationSet, type SesEventType } from './ses-events.ts';
 import type { SqsEventSourceDefinition } from './sqs-event-source.ts';
 import { TemplateError, type TemplateModel } from './template.ts';
 import type { HttpApiDefinition, HttpCorsDefinition, HttpRouteDefinition, RouteAuthorizer } from './types.ts';
@@ -394,4 +395,64 @@ export function readApiDefinitions(model: TemplateModel): HttpApiDefinition[] {
       : undefined;
     return { apiId, routes, ...(corsDefinition ? { cors: corsDefinition } : {}) };
   });
+}
+
+const sesConfigurationSetProps = z.object({ Name: z.string().optional() });
+const sesEventDestinationProps = z.object({
+  ConfigurationSetName: z.string(),
+  EventDestination: z.object({
+    Name: z.string().optional(),
+    // CloudFormation's default: a destination is disabled unless it says otherwise (CDK always says).
+    Enabled: z.boolean().default(false),
+    MatchingEventTypes: z.array(z.string()),
+    EventBridgeDestination: z.object({ EventBusArn: z.string() }).optional(),
+  }),
+});
+
+/** CloudFormation writes `renderingFailure`; the SES API writes `RENDERING_FAILURE`. Both name the same type. */
+function sesEventType(logicalId: string, name: string): SesEventType {
+  const key = name.replace(/_/g, '').toLowerCase();
+  const type = SES_EVENT_TYPES.find((t) => t.toLowerCase() === key);
+  if (!type) throw new TemplateError(`${logicalId}: unknown SES event type ${name}`);
+  return type;
+}
+
+/**
+ * SES configuration sets with their EventBridge destinations. Other destination kinds (SNS, Firehose, CloudWatch)
+ * are not emulated; identities, contact lists and the rest of AWS::SES::* need nothing locally. Call it before
+ * anything else resolves a Ref to a named configuration set: it teaches the model that name.
+ */
+export function readSesConfigurationSets(model: TemplateModel): SesConfigurationSet[] {
+  const sets = model.ofType('AWS::SES::ConfigurationSet').map((resource) => {
+    const props = sesConfigurationSetProps.parse(model.resolve(resource.Properties ?? {}));
+    const name = props.Name ?? model.ref(resource.logicalId);
+    // CloudFormation's Ref to a configuration set is its name; the sender is given the set through that Ref.
+    if (props.Name !== undefined) model.setPhysical(resource.logicalId, { ref: props.Name });
+    const arn = `arn:aws:ses:${model.env.region}:${model.env.accountId}:configuration-set/${name}`;
+    const eventBridgeDestinations: Array<SesConfigurationSet['eventBridgeDestinations'][number]> = [];
+    return { name, arn, eventBridgeDestinations };
+  });
+  for (const resource of model.ofType('AWS::SES::ConfigurationSetEventDestination')) {
+    const props = sesEventDestinationProps.parse(model.resolve(resource.Properties ?? {}));
+    const set = sets.find((s) => s.name === props.ConfigurationSetName);
+    if (!set) {
+      throw new TemplateError(
+        `${resource.logicalId}: configuration set ${props.ConfigurationSetName} is not in the template`,
+      );
+    }
+    const destination = props.EventDestination;
+    if (!destination.EventBridgeDestination) continue;
+    const busName = busNameOf(destination.EventBridgeDestination.EventBusArn);
+    if (busName !== 'default') {
+      throw new TemplateError(
+        `${resource.logicalId}: SES publishes only to the default event bus, not to ${busName}; route events on from the default bus with a rule`,
+      );
+    }
+    if (!destination.Enabled) continue;
+    set.eventBridgeDestinations.push({
+      name: destination.Name ?? resource.logicalId,
+      eventTypes: new Set(destination.MatchingEventTypes.map((t) => sesEventType(resource.logicalId, t))),
+    });
+  }
+  return sets;
 }

@@ -13,7 +13,7 @@ export const SNIPPET_VERSION = '0.1.0';
  * ```
  */
 export const QUEUE_STUB =
-  'window.analytics=window.analytics||[];["page","track","identify","alias","group","consent","reset"]' +
+  'window.analytics=window.analytics||[];["page","track","identify","alias","group","consent","reset","content"]' +
   '.forEach(function(m){analytics[m]=analytics[m]||function(){analytics.push([m].concat([].slice.call(arguments)))}});';
 
 export interface SnippetOptions {
@@ -31,6 +31,13 @@ export interface SnippetOptions {
  * Consent for tracking means `analytics: true`; the other categories are recorded and passed on as they are.
  * Once granted, the choice is remembered in the `nurture_consent` cookie so the next pages are tracked without
  * asking again; `consent({ analytics: false })` forgets it, drops queued calls and deletes every cookie.
+ *
+ * `analytics.content(placement, target, options?)` (also `nurture.content`) asks the API for the visitor's banner
+ * in a placement and renders it into `target` (an element or a selector): title and body as text, the operator's
+ * HTML as is, and the call to action as a link through the API's click tracking. Nothing is rendered when the
+ * visitor has no banner there, or no id yet (before consent). Either way a bubbling `nurture:content` event
+ * (`detail: { placement, content }`, content null when empty) tells the site; `{ render: false }` only fetches.
+ * The call resolves to the content or null.
  */
 export function renderSnippet(options: SnippetOptions): string {
   return snippetSource(jsStringLiteral(options.apiHost));
@@ -226,6 +233,44 @@ function snippetSource(apiHostLiteral: string): string {
       storeIds();
     },
     user: function () { return { anonymousId: anonymousId, userId: userId }; },
+    content: function (placement, target, options) {
+      var element = typeof target === 'string' ? document.querySelector(target) : target;
+      var render = !options || options.render !== false;
+      if (render && !element) return warn('content: no element ' + target);
+      var who = userId ? 'userId=' + encodeURIComponent(userId) : anonymousId && 'anonymousId=' + encodeURIComponent(anonymousId);
+      var show = function (content) {
+        if (render && content) renderContent(element, content);
+        if (element) element.dispatchEvent(new CustomEvent('nurture:content', { bubbles: true, detail: { placement: placement, content: content } }));
+        return content;
+      };
+      if (!writeKey || !who || typeof fetch !== 'function') return Promise.resolve(show(null));
+      // A GET with no custom header is a CORS simple request: the write key travels in the query.
+      return fetch(apiHost + '/v1/content/' + encodeURIComponent(placement) + '?' + who + '&writeKey=' + encodeURIComponent(writeKey),
+        { credentials: 'omit', mode: 'cors' })
+        .then(function (response) { return response.status === 200 ? response.json() : null; })
+        .catch(function () { return null; }) // unreachable or unreadable: no banner, as on 204
+        .then(show)
+        .catch(function (e) { warn('content failed: ' + (e && e.message)); return null; });
+    },
+  };
+
+  // Title, body and label are text, never markup; only the operator's own html field is HTML.
+  var renderContent = function (element, content) {
+    var box = document.createElement('div');
+    var node = function (tag, part, text) {
+      var child = box.appendChild(document.createElement(tag));
+      child.className = 'nurture-banner-' + part;
+      if (text !== undefined) child.textContent = text;
+      return child;
+    };
+    box.className = 'nurture-banner';
+    box.setAttribute('data-banner-id', content.id);
+    node('strong', 'title', content.title);
+    node('p', 'body', content.body);
+    if (content.html) node('div', 'html').innerHTML = content.html;
+    if (content.cta) node('a', 'cta', content.cta.label).href = content.cta.url;
+    element.textContent = '';
+    element.appendChild(box);
   };
 
   // The public object. A site's code never breaks because of tracking: errors become console warnings.
@@ -241,6 +286,7 @@ function snippetSource(apiHostLiteral: string): string {
   api.push = dispatch; // a stub method captured before load still lands here
   var buffered = Array.isArray(existing) ? existing.slice() : [];
   window.analytics = api;
+  window.nurture = window.nurture || api;
   // Calls the page made before load come first, so an identify it made there applies to the page view.
   buffered.forEach(dispatch);
   if (autoPage) api.page();

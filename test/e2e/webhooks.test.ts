@@ -1,0 +1,148 @@
+// Webhooks on the local stack (`npm start`): retries stop at success, and failures are parked in the DLQ.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { verifyWebhook } from '../../functions/messaging/webhooks/signature.ts';
+import {
+  admin,
+  eventually,
+  type LocalStackProcess,
+  startLocalStackProcess,
+} from './support/local-stack-process.ts';
+
+interface Received {
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+  readonly answeredWith: number;
+}
+
+let stack: LocalStackProcess;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess({ args: ['--fresh'] });
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await stack?.dispose();
+});
+
+/** A receiver on 127.0.0.1 answering each request with the next status in the list (the last one repeats). */
+async function receiver(statuses: number[]): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on('end', () => {
+      const status = statuses.length > 1 ? (statuses.shift() ?? 500) : (statuses[0] ?? 500);
+      received.push({ headers: req.headers, body, answeredWith: status });
+      res.writeHead(status).end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/hooks/nurture`, received };
+}
+
+const createdEndpoint = z.object({ id: z.string(), secret: z.string().startsWith('whsec_') });
+const accepted = z.object({ deliveryId: z.string().startsWith('whd_'), status: z.literal('pending') });
+const delivery = z.object({
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attemptCount: z.number(),
+  attempts: z.array(z.object({ statusCode: z.number().nullable() })),
+  failedReason: z.string().nullable(),
+});
+
+async function createEndpoint(id: string, url: string) {
+  const response = await admin(stack, `/admin/webhooks/${id}`, {
+    method: 'PUT',
+    body: JSON.stringify({ url, description: 'e2e receiver' }),
+  });
+  expect(response.status).toBe(201);
+  return createdEndpoint.parse(await response.json());
+}
+
+async function send(id: string, payload: Record<string, unknown>) {
+  const response = await admin(stack, `/admin/webhooks/${id}/deliveries`, {
+    method: 'POST',
+    body: JSON.stringify({ eventType: 'lead.qualified', payload }),
+  });
+  expect(response.status).toBe(202);
+  return accepted.parse(await response.json());
+}
+
+/** The delivery once it is no longer pending. */
+function settled(id: string, deliveryId: string) {
+  return eventually(async () => {
+    const response = await admin(stack, `/admin/webhooks/${id}/deliveries/${deliveryId}`);
+    const body = delivery.parse(await response.json());
+    return body.status === 'pending' ? undefined : body;
+  }, 60_000);
+}
+
+describe('webhooks on the local stack', () => {
+  it('retries a failing receiver and stops at its first success: exactly three attempts, one accepted, signed', async () => {
+    const { url, received } = await receiver([500, 500, 200]);
+    const endpoint = await createEndpoint('e2e-flaky', url);
+
+    const { deliveryId } = await send('e2e-flaky', { leadId: 'lead-7', stage: 'sql' });
+    const result = await settled('e2e-flaky', deliveryId);
+    // Long enough for a fourth attempt to have shown up, had the retries not stopped.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    expect(result).toMatchObject({ status: 'delivered', attemptCount: 3, failedReason: null });
+    expect(result.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
+    expect(received.map((r) => r.answeredWith)).toEqual([500, 500, 200]);
+    const success = received.filter((r) => r.answeredWith === 200);
+    expect(success).toHaveLength(1);
+    const [accepted] = success;
+    expect(accepted?.headers['webhook-id']).toBe(deliveryId);
+    expect(
+      verifyWebhook({
+        secret: endpoint.secret,
+        headers: accepted?.headers ?? {},
+        body: accepted?.body ?? '',
+      }),
+    ).toBe(true);
+    expect(JSON.parse(accepted?.body ?? '')).toMatchObject({
+      id: deliveryId,
+      type: 'lead.qualified',
+      data: { leadId: 'lead-7', stage: 'sql' },
+    });
+  });
+
+  it('parks a delivery whose receiver always fails: failed after 4 attempts, its message in the DLQ', async () => {
+    const { url, received } = await receiver([500]);
+    await createEndpoint('e2e-broken', url);
+
+    const { deliveryId } = await send('e2e-broken', { leadId: 'lead-8' });
+    const result = await settled('e2e-broken', deliveryId);
+
+    expect(result).toMatchObject({ status: 'failed', attemptCount: 4 });
+    expect(result.failedReason).toBe('parked after 4 attempts (last: HTTP 500)');
+    expect(received).toHaveLength(4);
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      endpoint: stack.local.endpoints.sqs,
+      useQueueUrlAsEndpoint: false,
+    });
+    const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
+    const dlq = QueueUrls.find((u) => /WebhooksDeadLetters/.test(u));
+    if (!dlq) throw new Error(`no webhook DLQ among ${QueueUrls.join(', ')}`);
+    const parked = await eventually(async () => {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      const bodies = Messages.map((m) => JSON.parse(m.Body ?? 'null'));
+      return bodies.some((b) => b?.deliveryId === deliveryId) ? bodies : undefined;
+    }, 30_000);
+    expect(parked).toContainEqual({ deliveryId, endpointId: 'e2e-broken' });
+    sqs.destroy();
+  });
+});
