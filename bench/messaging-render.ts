@@ -4,7 +4,7 @@ import { MessageRenderer, type RenderInput } from '../functions/messaging/templa
 import { TokenSigner } from '../functions/messaging/tokens.ts';
 
 /** A newsletter as marketers write them: header image, hero, three sections with buttons, footer, ~10 links. */
-const NEWSLETTER_MJML = `<mjml>
+export const NEWSLETTER_MJML = `<mjml>
   <mj-head>
     <mj-title>Acme monthly</mj-title>
     <mj-attributes>

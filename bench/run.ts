@@ -14,6 +14,7 @@ import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
 import { benchRender } from './messaging-render.ts';
+import { benchSend } from './messaging-send.ts';
 import { benchDomain, benchTracking } from './tracking.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
       console.log(
         `tracking domain code alone (decode, parse, enrich, apply; no storage): ${domain.microsecondsPerEvent} µs CPU per event`,
       );
+      results.messagingSend = await benchSend({ endpoint: dynamo.url, tableName: table.tableName });
     } finally {
       await dynamo.stop();
     }

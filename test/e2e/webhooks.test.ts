@@ -1,6 +1,8 @@
 // Webhooks on the local stack (`npm start`): retries stop at success, and failures are parked in the DLQ.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { verifyWebhook } from '../../functions/messaging/webhooks/signature.ts';
@@ -100,16 +102,16 @@ describe('webhooks on the local stack', () => {
     expect(received.map((r) => r.answeredWith)).toEqual([500, 500, 200]);
     const success = received.filter((r) => r.answeredWith === 200);
     expect(success).toHaveLength(1);
-    const [accepted] = success;
-    expect(accepted?.headers['webhook-id']).toBe(deliveryId);
+    const [successful] = success;
+    expect(successful?.headers['webhook-id']).toBe(deliveryId);
     expect(
       verifyWebhook({
         secret: endpoint.secret,
-        headers: accepted?.headers ?? {},
-        body: accepted?.body ?? '',
+        headers: successful?.headers ?? {},
+        body: successful?.body ?? '',
       }),
     ).toBe(true);
-    expect(JSON.parse(accepted?.body ?? '')).toMatchObject({
+    expect(JSON.parse(successful?.body ?? '')).toMatchObject({
       id: deliveryId,
       type: 'lead.qualified',
       data: { leadId: 'lead-7', stage: 'sql' },
@@ -144,5 +146,69 @@ describe('webhooks on the local stack', () => {
     }, 30_000);
     expect(parked).toContainEqual({ deliveryId, endpointId: 'e2e-broken' });
     sqs.destroy();
+  });
+});
+
+const document = z
+  .object({ components: z.object({ schemas: z.record(z.string(), z.record(z.string(), z.unknown())) }) })
+  .parse(JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')));
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+
+/** The response's status, and its JSON body checked against the documented component schema. */
+async function conforms(response: Response, status: number, schemaName: string): Promise<unknown> {
+  const body: unknown = await response.json();
+  const schema = document.components.schemas[schemaName];
+  if (!schema) throw new Error(`no component ${schemaName}`);
+  const validate = ajv.getSchema(`urn:nurture:schema:${schemaName}`) ?? ajv.compile(schema);
+  expect(response.status, JSON.stringify(body)).toBe(status);
+  expect(validate(body), `${schemaName}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  return body;
+}
+
+describe('the webhook admin API', () => {
+  it('answers every route as docs/openapi.json documents it', async () => {
+    const { url } = await receiver([200]);
+    const path = '/admin/webhooks/e2e-contract';
+
+    await conforms(
+      await admin(stack, path, { method: 'PUT', body: JSON.stringify({ url }) }),
+      201,
+      'WebhookEndpointWithSecret',
+    );
+    await conforms(
+      await admin(stack, path, { method: 'PUT', body: JSON.stringify({ url, description: 'contract' }) }),
+      200,
+      'WebhookEndpoint',
+    );
+    await conforms(await admin(stack, '/admin/webhooks'), 200, 'WebhookEndpointList');
+    await conforms(await admin(stack, path), 200, 'WebhookEndpoint');
+    await conforms(
+      await admin(stack, `${path}/rotate-secret`, { method: 'POST' }),
+      200,
+      'WebhookEndpointWithSecret',
+    );
+    const { deliveryId } = accepted.parse(
+      await conforms(
+        await admin(stack, `${path}/deliveries`, {
+          method: 'POST',
+          body: JSON.stringify({ eventType: 'test.ping', payload: { n: 1 } }),
+        }),
+        202,
+        'WebhookDeliveryAccepted',
+      ),
+    );
+    await settled('e2e-contract', deliveryId);
+    await conforms(await admin(stack, `${path}/deliveries?limit=5`), 200, 'WebhookDeliveryList');
+    await conforms(await admin(stack, `${path}/deliveries/${deliveryId}`), 200, 'WebhookDelivery');
+    await conforms(await admin(stack, `${path}/deliveries?limit=0`), 400, 'Error');
+    await conforms(
+      await admin(stack, path, { method: 'PUT', body: JSON.stringify({ url: 'ftp://example.com/' }) }),
+      400,
+      'Error',
+    );
+    const deleted = await admin(stack, path, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+    expect(await deleted.text()).toBe('');
+    await conforms(await admin(stack, path), 404, 'Error');
   });
 });

@@ -101,7 +101,7 @@ export class WebhookDeliverer {
     const endpoint = await this.options.store.getEndpoint(job.endpointId);
     if (!endpoint || endpoint.value.status === 'disabled') {
       const reason = endpoint ? 'endpoint disabled' : 'endpoint deleted';
-      const saved = await this.update(job, { delivery, version }, (current) => ({
+      const saved = await this.update({ delivery, version }, (current) => ({
         ...current,
         status: 'failed',
         failedReason: reason,
@@ -124,7 +124,7 @@ export class WebhookDeliverer {
       retryAfterSeconds: response.retryAfterSeconds,
       ...(this.options.random ? { random: this.options.random } : {}),
     });
-    const saved = await this.update(job, { delivery, version }, (current) => ({
+    const saved = await this.update({ delivery, version }, (current) => ({
       ...current,
       attempts: withAttempt(current.attempts, attempt),
       attemptCount: current.attemptCount + 1,
@@ -179,7 +179,6 @@ export class WebhookDeliverer {
    * pending. False when another copy of the message finished it first.
    */
   private async update(
-    job: DeliveryJob,
     read: { delivery: WebhookDelivery; version: number },
     change: (current: WebhookDelivery) => WebhookDelivery,
   ): Promise<boolean> {
@@ -191,7 +190,7 @@ export class WebhookDeliverer {
       } catch (error) {
         if (!(error instanceof WebhookVersionConflictError) || tries >= CONFLICT_RETRIES) throw error;
       }
-      const fresh = await this.options.store.getDelivery(job.endpointId, job.deliveryId);
+      const fresh = await this.options.store.getDelivery(read.delivery.endpointId, read.delivery.deliveryId);
       if (fresh?.value.status !== 'pending') return false;
       current = { delivery: fresh.value, version: fresh.version };
     }

@@ -66,8 +66,9 @@ function retryAfter(response: IncomingMessage): number | null {
   return Number(value.trim());
 }
 
-function describe(error: unknown, timedOut: boolean, timeoutMs: number): string {
-  if (timedOut) return `no response within ${timeoutMs / 1000} s`;
+/** `timedOutAfterMs`: set when the timeout aborted the request. */
+function describe(error: unknown, timedOutAfterMs?: number): string {
+  if (timedOutAfterMs !== undefined) return `no response within ${timedOutAfterMs / 1000} s`;
   if (error instanceof RefusedWebhookTargetError) return `refused: ${error.message}`;
   if (error instanceof Error) {
     const code: unknown = Reflect.get(error, 'code');
@@ -94,7 +95,7 @@ export async function postWebhook(request: WebhookPostRequest): Promise<WebhookP
   } catch (error) {
     return {
       statusCode: null,
-      error: describe(error, false, 0),
+      error: describe(error),
       durationMs: elapsed(),
       retryAfterSeconds: null,
     };
@@ -123,7 +124,7 @@ export async function postWebhook(request: WebhookPostRequest): Promise<WebhookP
     req.on('error', (error) =>
       resolve({
         statusCode: null,
-        error: describe(error, signal.aborted, request.timeoutMs),
+        error: describe(error, signal.aborted ? request.timeoutMs : undefined),
         durationMs: elapsed(),
         retryAfterSeconds: null,
       }),

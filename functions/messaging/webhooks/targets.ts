@@ -13,7 +13,8 @@ export interface TargetPolicy {
   readonly allowPrivate: boolean;
 }
 
-type Range = readonly [bigint, number];
+/** A CIDR block: base address, prefix length, and the family's width in bits. */
+type Range = readonly [base: bigint, bits: number, width: 32 | 128];
 
 function v4(address: string): bigint {
   return address.split('.').reduce((value, part) => (value << 8n) | BigInt(Number(part)), 0n);
@@ -21,12 +22,12 @@ function v4(address: string): bigint {
 
 function range4(cidr: string): Range {
   const [address = '', bits = '32'] = cidr.split('/');
-  return [v4(address), Number(bits)];
+  return [v4(address), Number(bits), 32];
 }
 
 function range6(cidr: string): Range {
   const [address = '', bits = '128'] = cidr.split('/');
-  return [v6(address), Number(bits)];
+  return [v6(address), Number(bits), 128];
 }
 
 /** An IPv6 address as a 128-bit number; accepts `::` shortening, a trailing dotted IPv4 part and a zone id. */
@@ -45,7 +46,7 @@ function v6(address: string): bigint {
   return groups.reduce((value, group) => (value << 16n) | BigInt(Number.parseInt(group, 16)), 0n);
 }
 
-function inRange(value: bigint, [base, bits]: Range, width: number): boolean {
+function inRange(value: bigint, [base, bits, width]: Range): boolean {
   const shift = BigInt(width - bits);
   return value >> shift === base >> shift;
 }
@@ -97,7 +98,7 @@ const EMBEDDING_V4: ReadonlyArray<{ range: Range; shift: bigint }> = [
 const METADATA: ReadonlySet<string> = new Set(['169.254.169.254', '169.254.170.2', 'fd00:ec2::254']);
 
 function isPrivateV4(value: bigint): boolean {
-  return PRIVATE_V4.some((r) => inRange(value, r, 32));
+  return PRIVATE_V4.some((r) => inRange(value, r));
 }
 
 /** True for addresses a webhook must not reach by default: loopback, private, link-local, reserved. */
@@ -107,9 +108,9 @@ export function isPrivateAddress(address: string): boolean {
   if (family !== 6) return true;
   const value = v6(address);
   for (const { range, shift } of EMBEDDING_V4) {
-    if (inRange(value, range, 128)) return isPrivateV4((value >> shift) & 0xffffffffn);
+    if (inRange(value, range)) return isPrivateV4((value >> shift) & 0xffffffffn);
   }
-  return PRIVATE_V6.some((r) => inRange(value, r, 128));
+  return PRIVATE_V6.some((r) => inRange(value, r));
 }
 
 function isMetadataAddress(address: string): boolean {
@@ -117,7 +118,7 @@ function isMetadataAddress(address: string): boolean {
   if (family === 4) return METADATA.has(address);
   if (family !== 6) return false;
   const value = v6(address);
-  if (inRange(value, range6('::ffff:0:0/96'), 128)) {
+  if (inRange(value, range6('::ffff:0:0/96'))) {
     const embedded = value & 0xffffffffn;
     return [...METADATA].some((m) => isIP(m) === 4 && v4(m) === embedded);
   }
