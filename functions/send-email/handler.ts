@@ -46,7 +46,7 @@ const env = readEnvironment({
 });
 
 const dynamodb = new DynamoDBClient({});
-const sqs = new SQSClient({});
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 // One attempt: if SES's answer is lost, the SDK must not send again; the intent record decides instead.
 const ses = new SESv2Client({ maxAttempts: 1 });
 const store = new DynamoDbMessagingStore({

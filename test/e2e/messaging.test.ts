@@ -165,6 +165,7 @@ describe('sending', () => {
 
   it('sends nothing more when the queue delivers the same message again', async () => {
     const sqs = new SQSClient({
+      useQueueUrlAsEndpoint: false,
       endpoint: stack.local.endpoints.sqs,
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },

@@ -337,6 +337,17 @@ describe('SES feedback', () => {
     expect(counters).toEqual({ failed: 1 });
   });
 
+  it('counts a delivery of an earlier attempt as sent when a later attempt was throttled', () => {
+    // Attempt 1 was accepted but its answer was lost; after the grace period attempt 2 was throttled and released.
+    const released = applied(releaseIntent(sending(), { at: LATER, note: 'TooManyRequestsException' }));
+
+    const { record, counters } = feed(released, [delivery()]);
+
+    expect(record).toMatchObject({ status: 'delivered', deliveredAt: LATER });
+    expect(record.sentAt).not.toBeNull();
+    expect(counters).toEqual({ sent: 1, delivered: 1 });
+  });
+
   it('keeps test sends out of the feedback statistics', () => {
     const { record, counters } = feed(sending({ test: true }), [delivery(), complaint(), softBounce('fb-1')]);
 

@@ -239,8 +239,6 @@ describe('sending a queued message', () => {
     const { sender, ses, enqueue, record } = await setup();
     const id = await enqueue();
     const seenBySes: MessageRecord[] = [];
-    ses.onAccept = () => {};
-    ses.decide = () => ({ kind: 'accept' });
     const original = ses.send.bind(ses);
     ses.send = async (email) => {
       seenBySes.push(await record(id));
@@ -387,6 +385,23 @@ describe('a crash after SES accepted the message', () => {
     await feedback(id, sendEvent('ses-1', START));
 
     expect(await record(id)).toMatchObject({ status: 'sent', sesMessageId: 'ses-2' });
+    expect(await stats()).toEqual({ sent: 1 });
+  });
+
+  it('does not send again after a throttled resend when the first attempt’s Send event has arrived', async () => {
+    const { clock, sender, ses, enqueue, record, stats, feedback } = await setup();
+    const id = await enqueue();
+    ses.next({ kind: 'accept-answer-lost' }, throttled());
+    await sender.process(id);
+    clock.advance(GRACE_SECONDS);
+    await sender.process(id);
+
+    await feedback(id, sendEvent('ses-1', START));
+    const outcome = await sender.process(id);
+
+    expect(outcome).toEqual({ kind: 'done', status: 'sent' });
+    expect(ses.accepted).toEqual(['ses-1']);
+    expect(await record(id)).toMatchObject({ status: 'sent', sesMessageId: 'ses-1' });
     expect(await stats()).toEqual({ sent: 1 });
   });
 });
@@ -652,7 +667,7 @@ describe('concurrent attempts', () => {
 
 describe('exactly-once sending under redeliveries, crashes and feedback in any order', () => {
   it('never has SES accept a message twice unless an unconfirmed intent outlived the grace period', async () => {
-    for (let seed = 1; seed <= 150; seed += 1) {
+    for (let seed = 1; seed <= 300; seed += 1) {
       const random = seededRandom(seed);
       const { clock, sender, ses, store, enqueue, record, feedback } = await setup();
       const id = await enqueue();
@@ -718,8 +733,8 @@ describe('exactly-once sending under redeliveries, crashes and feedback in any o
 
       for (let step = 0; step < 30; step += 1) {
         const roll = random();
-        if (roll < 0.4) await processOnce();
-        else if (roll < 0.75 && pending.length > 0) {
+        if (roll < 0.35) await processOnce();
+        else if (roll < 0.6 && pending.length > 0) {
           const index = Math.floor(random() * pending.length);
           const event = pending[index] as SesFeedback;
           // EventBridge delivers at least once: the same event may come again later.
@@ -727,7 +742,7 @@ describe('exactly-once sending under redeliveries, crashes and feedback in any o
           log.push(`feedback ${event.type}${event.type === 'send' ? ` ${event.sesMessageId}` : ''}`);
           await feedback(id, event);
         } else {
-          const seconds = Math.floor(random() * GRACE_SECONDS * 0.6);
+          const seconds = Math.floor(random() * GRACE_SECONDS * 1.2);
           clock.advance(seconds);
           log.push(`+${seconds}s`);
         }
