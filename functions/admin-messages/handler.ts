@@ -30,7 +30,10 @@ const profiles = new DynamoDbTrackingStore({
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: 1,
 });
-const queue = new MessageQueue(store, new SqsSendQueue(new SQSClient({ useQueueUrlAsEndpoint: false }), env.SEND_QUEUE_URL));
+const queue = new MessageQueue(
+  store,
+  new SqsSendQueue(new SQSClient({ useQueueUrlAsEndpoint: false }), env.SEND_QUEUE_URL),
+);
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 

@@ -37,7 +37,10 @@ const tracking = new DynamoDbTrackingStore({
   eventRetentionDays: 1,
 });
 const recipients = new TrackingRecipientReader(tracking, new IngestService(tracking));
-const queue = new MessageQueue(store, new SqsSendQueue(new SQSClient({ useQueueUrlAsEndpoint: false }), env.SEND_QUEUE_URL));
+const queue = new MessageQueue(
+  store,
+  new SqsSendQueue(new SQSClient({ useQueueUrlAsEndpoint: false }), env.SEND_QUEUE_URL),
+);
 const renderer = new MessageRenderer();
 
 const TEMPLATE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -188,6 +188,18 @@ export function releaseIntent(record: MessageRecord, input: { at: string; note: 
 }
 
 /**
+ * Whether an attempt may have been accepted by SES without the message knowing yet: one is in flight, or an earlier
+ * one lost its answer and a later one was throttled (back to `queued`) or failed. Only an accepted SendEmail
+ * produces SES events, so any event for such a message means it went out.
+ */
+function awaitsConfirmation(record: MessageRecord): boolean {
+  if (record.status === 'sending') return true;
+  return (
+    record.attempt > 0 && record.sentAt === null && (record.status === 'queued' || record.status === 'failed')
+  );
+}
+
+/**
  * SES accepted the message: from the SendEmail answer, or from SES's own Send event when the answer was lost.
  * Either may come first; the other then only fills in what is missing.
  */
@@ -195,11 +207,11 @@ export function recordAccepted(
   record: MessageRecord,
   input: { at: string; sesMessageId: string },
 ): Transition {
-  if (record.status === 'sending') {
+  if (awaitsConfirmation(record)) {
     return {
       record: advance(
         record,
-        { status: 'sent', sesMessageId: input.sesMessageId, sentAt: input.at },
+        { status: 'sent', sesMessageId: input.sesMessageId, sentAt: input.at, intentAt: null },
         input.at,
       ),
       counters: record.request.test ? {} : { sent: 1 },
@@ -280,7 +292,7 @@ export function applyFeedback(record: MessageRecord, feedback: SesFeedback): Tra
   if (feedback.type === 'send')
     return recordAccepted(record, { at: feedback.at, sesMessageId: feedback.sesMessageId });
   // An outcome can overtake both SES's answer and its Send event: it proves the message was accepted.
-  if (record.status === 'sending') {
+  if (awaitsConfirmation(record)) {
     const accepted = advance(record, { status: 'sent', sentAt: feedback.at }, feedback.at);
     const outcome = applyFeedback(accepted, feedback);
     const counters = record.request.test ? {} : { sent: 1 };

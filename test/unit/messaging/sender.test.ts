@@ -53,7 +53,7 @@ class FakeSes implements EmailGateway {
   readonly accepted: string[] = [];
   /** Consulted for each call when nothing is scripted. */
   decide: () => SesBehaviour = () => ({ kind: 'accept' });
-  /** Consulted when SES accepts a call: the state of the record at that moment, for the exactly-once checks. */
+  /** Called when SES accepts a call: the property test queues SES's events about it here. */
   onAccept: (email: OutgoingEmail) => void = () => {};
   private readonly script: SesBehaviour[] = [];
 
