@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { Operation } from '../shared/contract-types.ts';
 import { MESSAGE_COUNTERS } from './lifecycle.ts';
 import { MESSAGE_STATUSES, TOPICS } from './model.ts';
+import { templateSummarySchema, templateVersionSchema } from './schemas.ts';
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
 const nullableString = z.string().nullable();
@@ -85,25 +86,8 @@ const message = z.object({
   history: z.array(historyEntry),
 });
 
-const templateSummary = z.object({
-  templateId: z.string(),
-  latestVersion: z.number().int(),
-  subject: z.string(),
-  topic: z.enum(TOPICS),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-const templateVersion = z.object({
-  templateId: z.string(),
-  version: z.number().int(),
-  subject: z.string(),
-  html: z.string(),
-  text: z.string(),
-  preheader: z.string(),
-  topic: z.enum(TOPICS),
-  mjml: nullableString,
-  createdAt: z.string(),
-});
+const templateSummary = templateSummarySchema;
+const templateVersion = templateVersionSchema;
 const counters = z.partialRecord(z.enum(MESSAGE_COUNTERS), z.number().int());
 const rates = z.object({
   delivery: z.number().nullable(),

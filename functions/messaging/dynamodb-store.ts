@@ -20,6 +20,7 @@ import {
   messageRecordSchema,
 } from './lifecycle.ts';
 import { type AddressState, type TemplateVersion, TOPICS, type Topic } from './model.ts';
+import { templateSummarySchema, templateVersionSchema } from './schemas.ts';
 import {
   type AddressStore,
   type MessageStats,
@@ -61,26 +62,6 @@ const addressSchema = z.object({
     .nullable()
     .default(null),
   unsubscribed: z.partialRecord(z.enum(TOPICS), z.string()).default({}),
-});
-
-const templateVersionSchema = z.object({
-  templateId: z.string(),
-  version: z.number().int(),
-  subject: z.string(),
-  html: z.string(),
-  text: z.string(),
-  preheader: z.string(),
-  topic: z.enum(TOPICS),
-  mjml: z.string().nullable(),
-  createdAt: z.string(),
-});
-const templateHeadSchema = z.object({
-  templateId: z.string(),
-  latestVersion: z.number().int(),
-  subject: z.string(),
-  topic: z.enum(TOPICS),
-  createdAt: z.string(),
-  updatedAt: z.string(),
 });
 
 export interface DynamoDbMessagingStoreOptions {
@@ -457,7 +438,7 @@ export class DynamoDbMessagingStore implements MessageStore, AddressStore, Templ
       }),
     );
     const text = Item?.t?.S;
-    return text === undefined ? undefined : templateHeadSchema.parse(JSON.parse(text));
+    return text === undefined ? undefined : templateSummarySchema.parse(JSON.parse(text));
   }
 
   async list(): Promise<TemplateSummary[]> {
@@ -475,7 +456,7 @@ export class DynamoDbMessagingStore implements MessageStore, AddressStore, Templ
       );
       for (const item of page.Items ?? []) {
         const text = item.t?.S;
-        if (text !== undefined) out.push(templateHeadSchema.parse(JSON.parse(text)));
+        if (text !== undefined) out.push(templateSummarySchema.parse(JSON.parse(text)));
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);

@@ -222,36 +222,36 @@ export function recordAccepted(
   return null;
 }
 
-export function recordSkipped(
+/** A message that will not go out (skipped by a check, or failed for good), with its reason. */
+function settleUnsent(
   record: MessageRecord,
+  status: 'skipped' | 'failed',
   input: { at: string; reason: string; detail: string },
 ): Transition {
   if (isSettled(record)) return null;
   return {
     record: advance(
       record,
-      { status: 'skipped', reason: input.reason, detail: input.detail, intentAt: null },
+      { status, reason: input.reason, detail: input.detail, intentAt: null },
       input.at,
       input.reason,
     ),
-    counters: record.request.test ? {} : { skipped: 1 },
+    counters: record.request.test ? {} : { [status]: 1 },
   };
+}
+
+export function recordSkipped(
+  record: MessageRecord,
+  input: { at: string; reason: string; detail: string },
+): Transition {
+  return settleUnsent(record, 'skipped', input);
 }
 
 export function recordFailed(
   record: MessageRecord,
   input: { at: string; reason: string; detail: string },
 ): Transition {
-  if (isSettled(record)) return null;
-  return {
-    record: advance(
-      record,
-      { status: 'failed', reason: input.reason, detail: input.detail, intentAt: null },
-      input.at,
-      input.reason,
-    ),
-    counters: record.request.test ? {} : { failed: 1 },
-  };
+  return settleUnsent(record, 'failed', input);
 }
 
 /** SES sending events, as the feedback function reads them. */
