@@ -13,6 +13,7 @@ import { startLocalStack } from '../lib/local/local-stack.ts';
 import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
+import { benchJourneyTimers } from './journeys-timers.ts';
 import { benchRender } from './messaging-render.ts';
 import { benchSend } from './messaging-send.ts';
 import { benchDomain, benchTracking } from './tracking.ts';
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
         `tracking domain code alone (decode, parse, enrich, apply; no storage): ${domain.microsecondsPerEvent} µs CPU per event`,
       );
       results.messagingSend = await benchSend({ endpoint: dynamo.url, tableName: table.tableName });
+      results.journeyTimers = await benchJourneyTimers({ endpoint: dynamo.url, tableName: table.tableName });
     } finally {
       await dynamo.stop();
     }

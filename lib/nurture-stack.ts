@@ -7,6 +7,7 @@ import { AdminAuth } from './constructs/admin-auth.ts';
 import { Banners } from './constructs/banners.ts';
 import { NurtureEventBus } from './constructs/event-bus.ts';
 import { NurtureHttpApi } from './constructs/http-api.ts';
+import { Journeys } from './constructs/journeys.ts';
 import { LinkSigning } from './constructs/link-signing.ts';
 import { Messaging } from './constructs/messaging.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
@@ -29,6 +30,7 @@ export class NurtureStack extends Stack {
   public readonly linkSigning: LinkSigning;
   public readonly banners: Banners;
   public readonly messaging: Messaging;
+  public readonly journeys: Journeys;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -142,6 +144,20 @@ export class NurtureStack extends Stack {
       signingSecret: this.linkSigning.secret,
       ...(config.trackingBaseUrl ? { trackingBaseUrl: config.trackingBaseUrl } : {}),
       eventRetentionDays: config.eventRetentionDays,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+
+    this.journeys = new Journeys(this, 'Journeys', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      eventBus: this.eventBus.bus,
+      adminAuthorizer: this.adminAuth.authorizer,
+      sendQueue: this.messaging.sendQueue,
+      webhooks: this.webhooks,
+      eventRetentionDays: config.eventRetentionDays,
+      messageRetentionDays: config.messageRetentionDays,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,

@@ -50,6 +50,7 @@ export class MessageQueue {
           stepId: input.origin?.stepId ?? null,
           variant: input.origin?.variant ?? null,
           campaign: input.origin?.campaign ?? null,
+          run: input.origin?.run ?? null,
         },
         toOverride: input.toOverride ?? null,
         test: input.test ?? false,

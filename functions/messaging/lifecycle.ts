@@ -8,6 +8,8 @@ const origin = z.object({
   stepId: z.string().nullable(),
   variant: z.string().nullable(),
   campaign: z.string().nullable(),
+  /** The journey run that sent it; records stored before journeys existed have none. */
+  run: z.number().int().nullable().default(null),
 });
 
 export const messageRequestSchema = z.object({

@@ -40,6 +40,8 @@ export interface MessageOrigin {
   readonly variant: string | null;
   /** Campaign name for utm_campaign; defaults to the journey id, else the template id. */
   readonly campaign: string | null;
+  /** The enrollment run of the journey that sent it: a message of a run that ended is dropped at send time. */
+  readonly run: number | null;
 }
 
 /**

@@ -99,6 +99,11 @@ export type SendOutcome =
       readonly backoff?: boolean;
     };
 
+/** Whether the journey run that queued a message still wants it sent (a goal stops a run and its messages). */
+export interface JourneyRunReader {
+  isRunActive(input: { profileId: string; journeyId: string; run: number }): Promise<boolean>;
+}
+
 export interface EmailSenderDependencies {
   readonly messages: MessageStore;
   readonly addresses: AddressStore;
@@ -109,6 +114,8 @@ export interface EmailSenderDependencies {
   /** Waits until the configured send rate allows one more email. */
   readonly rateLimit: () => Promise<void>;
   readonly settings: SenderSettings;
+  /** Drops messages of journey runs that ended while they were queued. @default no journey check */
+  readonly journeys?: JourneyRunReader;
   readonly now?: () => Date;
 }
 
@@ -139,6 +146,20 @@ export class EmailSender {
           reason: 'waiting for the outcome of an earlier attempt',
         };
     }
+
+    const { journeyId, run } = record.request.origin;
+    if (
+      this.deps.journeys &&
+      journeyId !== null &&
+      run !== null &&
+      !(await this.deps.journeys.isRunActive({ profileId: record.request.profileId, journeyId, run }))
+    )
+      return this.settle(
+        record,
+        recordSkipped,
+        'journey-exited',
+        `the profile left journey ${journeyId} (run ${run}) before the message went out`,
+      );
 
     const recipient = await this.deps.recipients.recipient(record.request.profileId);
     if (recipient === undefined)

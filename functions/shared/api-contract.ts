@@ -1,5 +1,6 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
+import { journeyOperations, journeySchemas } from '../journeys/contract.ts';
 import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
 import { messagingOperations, messagingSchemas } from '../messaging/contract.ts';
 import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
@@ -124,6 +125,7 @@ export const schemas: Readonly<Record<string, z.ZodType>> = {
   ...messagingSchemas,
   ...bannerSchemas,
   ...webhookSchemas,
+  ...journeySchemas,
 };
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
@@ -287,6 +289,7 @@ export const operations: readonly Operation[] = [
   ...messagingOperations,
   ...bannerOperations,
   ...webhookOperations,
+  ...journeyOperations,
 ];
 
 /**

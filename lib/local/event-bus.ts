@@ -75,6 +75,8 @@ export interface LocalEventBusOptions {
   /** Attempts per target before giving up (EventBridge retries for 24 h; locally we do not wait that long). */
   readonly maxAttempts?: number;
   readonly retryDelayMs?: number;
+  /** The time stamped on PutEvents entries that carry none (the local stack's movable clock). @default real time */
+  readonly now?: () => Date;
 }
 
 const MAX_ENTRY_BYTES = 256 * 1024;
@@ -155,7 +157,8 @@ export class LocalEventBus {
     if (!Array.isArray(resources) || !resources.every((r) => typeof r === 'string')) {
       throw new EntryError('InvalidArgument', 'Parameter Resources is not valid.');
     }
-    const time = typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : new Date();
+    const time =
+      typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : (this.options.now?.() ?? new Date());
     const event: BusEvent = {
       version: '0',
       id: randomUUID(),

@@ -7,6 +7,15 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHttpApiHandler } from './api-gateway.ts';
+import {
+  advanceThroughTimers,
+  type ClockRequest,
+  clockTarget,
+  controlClock,
+  earliestTimer,
+  LocalClock,
+  timerTableName,
+} from './clock.ts';
 import { readCloudAssembly, synthesize } from './cloud-assembly.ts';
 import { DynamoDbStreamSource } from './dynamodb-stream-source.ts';
 import {
@@ -88,6 +97,15 @@ export interface LocalStack extends LocalStackInfo {
   /** SES faults, also set through `PUT /_local/faults`. */
   readonly sesFaults: SesFaults;
   readonly schedules: ScheduleRunner;
+  /** The time every function sees; moved forward by `advanceClock` or `POST /_local/clock`. */
+  readonly clock: LocalClock;
+  /**
+   * Moves the clock forward (an ISO 8601 duration, or `{ to }`), firing the journey timers due on the way in order,
+   * and resolves once everything they caused has settled.
+   */
+  advanceClock(request: string | { readonly to: Date }): Promise<{ now: Date; steps: number }>;
+  /** Settles, then waits for the queues' event sources too, until one whole round ran no function. */
+  quiesce(): Promise<void>;
   /** Milliseconds from the call to ready, per phase. */
   readonly timings: Readonly<Record<string, number>>;
   invoke(functionLogicalId: string, event: unknown): ReturnType<FunctionPool['invoke']>;
@@ -147,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   for (const dir of ['', 'dynamodb', 'logs', 'logs/functions', 'archive', 'sqs']) {
     mkdirSync(join(dataDirectory, dir), { recursive: true });
   }
+  const clock = new LocalClock({ file: join(dataDirectory, 'clock.json') });
 
   // Ports first: a port in use must fail in milliseconds, before anything slow starts.
   const basePort = options.port ?? 4000;
@@ -270,16 +289,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const definition of readFunctions(model, (key) => assembly.assetDirectory(key))) {
       pools.set(
         definition.logicalId,
-        new FunctionPool(definition, baseEnvironment, ({ functionName, line }) => {
-          appendFileSync(join(functionLogs, `${safeFileName(functionName)}.log`), `${line}\n`);
-          options.onFunctionLog?.(functionName, line);
-        }),
+        new FunctionPool(
+          definition,
+          baseEnvironment,
+          ({ functionName, line }) => {
+            appendFileSync(join(functionLogs, `${safeFileName(functionName)}.log`), `${line}\n`);
+            options.onFunctionLog?.(functionName, line);
+          },
+          { clockBuffer: clock.buffer },
+        ),
       );
     }
     stoppers.push(() => Promise.all([...pools.values()].map((p) => p.close())).then(() => undefined));
+    // quiesce() knows a round was quiet when no function ran during it.
+    let invocations = 0;
     const invoke = (logicalId: string, event: unknown) => {
       const pool = pools.get(logicalId);
       if (!pool) throw new Error(`No function ${logicalId} in the template`);
+      invocations += 1;
       return pool.invoke(event);
     };
 
@@ -324,6 +351,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       buses: model.ofType('AWS::Events::EventBus').map((b) => model.ref(b.logicalId)),
       rules: readRules(model),
       archives: readArchives(model),
+      now: () => clock.now(),
       deliver: (d: Delivery) =>
         deliver(
           d.target.arn,
@@ -358,6 +386,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: LOCAL_REGION,
       faults: sesFaults,
       onError: (message) => log(`warning: ${message}`),
+      now: () => clock.now(),
     });
     await sesGateway.start(sesPort);
     stoppers.push(() => sesGateway.stop());
@@ -367,8 +396,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT_ID,
         deliver: (arn, payload) => deliver(arn, payload),
+        now: () => clock.now(),
       }),
       (message) => log(`warning: ${message}`),
+      () => clock.now(),
     );
     schedules.start();
     stoppers.push(() => schedules.stop());
@@ -422,6 +453,51 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       streamSources.push(source);
     }
 
+    const settle = async () => {
+      await Promise.all(streamSources.map((source) => source.idle()));
+      await sesGateway.drain();
+      await bus.drain();
+    };
+    const quiesce = async () => {
+      const deadline = performance.now() + 60_000;
+      for (;;) {
+        const before = invocations;
+        await settle();
+        await Promise.all(eventSources.map((source) => source.idle()));
+        await settle();
+        if (invocations === before) return;
+        if (performance.now() > deadline) {
+          log('warning: the local stack was still busy after 60 s; carrying on');
+          return;
+        }
+      }
+    };
+    const timerTable = timerTableName(model);
+    let clockMoves = Promise.resolve();
+    const advanceClock = (request: string | { readonly to: Date }) => {
+      // One move at a time: two advances interleaving would fire timers out of order.
+      const move = clockMoves.then(async () => {
+        const target = clockTarget(typeof request === 'string' ? { advance: request } : request, clock.now());
+        return advanceThroughTimers({
+          clock,
+          target,
+          earliestDue: async () =>
+            timerTable ? earliestTimer({ dynamodb, tableName: timerTable }) : undefined,
+          fireDue: async () => {
+            await schedules.catchUp();
+            await quiesce();
+          },
+          nextScheduledRun: () => schedules.nextRun(),
+          onWarning: (message) => log(`warning: ${message}`),
+        });
+      });
+      clockMoves = move.then(
+        () => undefined,
+        () => undefined,
+      );
+      return move;
+    };
+
     const apis = readApiDefinitions(model);
     const api = apis[0];
     const apiHandler = api
@@ -429,10 +505,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
     const server: Server = createServer((req, res) => {
       if (req.url?.startsWith('/_local/')) {
+        const controlPath = req.url.split('?')[0];
         const control =
-          req.url.split('?')[0] === '/_local/faults'
+          controlPath === '/_local/faults'
             ? controlFaults(req, sesFaults)
-            : handleControl(req.method ?? 'GET', req.url, schedules);
+            : controlPath === '/_local/clock'
+              ? controlClock(req, {
+                  clock,
+                  advanceClock: (request: ClockRequest) =>
+                    advanceClock('advance' in request ? request.advance : request),
+                })
+              : handleControl(req.method ?? 'GET', req.url, schedules);
         void control.then(({ status, body }) => {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify(body));
@@ -499,11 +582,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       schedules,
       timings,
       invoke,
-      settle: async () => {
-        await Promise.all(streamSources.map((source) => source.idle()));
-        await sesGateway.drain();
-        await bus.drain();
-      },
+      clock,
+      advanceClock,
+      quiesce,
+      settle,
       stop: stopAll,
     };
   } catch (error) {

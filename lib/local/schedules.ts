@@ -71,6 +71,45 @@ export class ScheduleRunner {
     await this.fire(schedule);
   }
 
+  /**
+   * After the clock moved: every enabled schedule whose next run has come fires once (EventBridge does not backfill
+   * missed periods either), and every schedule is re-armed from the new time. Resolves once the fired targets were
+   * invoked; failures are reported through onError, as for timed runs.
+   */
+  async catchUp(): Promise<number> {
+    if (!this.running) return 0;
+    const now = this.now();
+    const due = this.schedules.filter((schedule) => {
+      const next = this.state.get(schedule.name)?.next;
+      return schedule.enabled && next !== undefined && next.getTime() <= now.getTime();
+    });
+    for (const schedule of this.schedules) {
+      clearTimeout(this.timers.get(schedule.name));
+      this.timers.delete(schedule.name);
+    }
+    await Promise.all(
+      due.map((schedule) =>
+        this.fire(schedule).catch((error: unknown) =>
+          this.onError(
+            `schedule ${schedule.name}: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        ),
+      ),
+    );
+    for (const schedule of this.schedules) if (schedule.enabled) this.arm(schedule);
+    return due.length;
+  }
+
+  /** The earliest next run of any enabled schedule, once started. */
+  nextRun(): Date | undefined {
+    let earliest: Date | undefined;
+    for (const schedule of this.schedules) {
+      const next = this.state.get(schedule.name)?.next;
+      if (schedule.enabled && next && (!earliest || next < earliest)) earliest = next;
+    }
+    return earliest;
+  }
+
   private async fire(schedule: LocalSchedule): Promise<void> {
     const state = this.state.get(schedule.name) ?? { runs: 0 };
     state.last = this.now();

@@ -182,6 +182,8 @@ export interface SesGatewayOptions {
   readonly faults?: SesFaults;
   /** Problems that cannot reach a caller (event publication happens after the answer). */
   readonly onError?: (message: string) => void;
+  /** The time stamped on sending events (the local stack's movable clock). @default real time */
+  readonly now?: () => Date;
 }
 
 /**
@@ -198,6 +200,10 @@ export class SesGateway {
   constructor(private readonly options: SesGatewayOptions) {
     this.faults = options.faults ?? new SesFaults();
     this.emulator = new URL(options.emulatorUrl);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   async start(port: number): Promise<string> {
@@ -286,7 +292,9 @@ export class SesGateway {
   }
 
   private async sendEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sentAt = new Date();
+    const sentAt = this.now();
+    // The mailbox stores by real time; its `since` filter must not look into the shifted future.
+    const receivedAt = new Date();
     const body = await readBody(req);
     const request = parseSendEmailRequest(body);
     const configurationSet = request?.ConfigurationSetName
@@ -329,6 +337,7 @@ export class SesGateway {
     const publication = this.publish({
       messageId: accepted.data.MessageId,
       sentAt,
+      receivedAt,
       configurationSet,
       emailTags: request.EmailTags.map((t) => ({ name: t.Name, value: t.Value })),
       sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
@@ -346,12 +355,13 @@ export class SesGateway {
   private async publish(sent: {
     messageId: string;
     sentAt: Date;
+    receivedAt: Date;
     configurationSet: SesConfigurationSet;
     emailTags: AcceptedEmail['emailTags'];
     sourceIp: string;
     callerIdentity: string;
   }): Promise<void> {
-    const since = Math.floor(sent.sentAt.getTime() / 1000) - 1;
+    const since = Math.floor(sent.receivedAt.getTime() / 1000) - 1;
     const response = await fetch(new URL(`/store?since=${since}`, this.emulator));
     if (!response.ok) throw new Error(`the mailbox answered ${response.status}`);
     const store = storeSchema.parse(await response.json());
@@ -360,7 +370,7 @@ export class SesGateway {
       .find((parsed) => parsed.success && parsed.data.messageId === sent.messageId);
     if (!stored?.success) throw new Error('the mailbox does not hold it');
     const email = stored.data;
-    const at = new Date();
+    const at = this.now();
     const events = sesEventsFor(
       {
         messageId: sent.messageId,

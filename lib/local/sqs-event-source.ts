@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
+  type QueueAttributeName,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -112,8 +114,18 @@ export function messagesToDelete(
   return records.filter((r) => !failed.has(r.messageId));
 }
 
+/**
+ * How long idle() waits for messages it cannot see: delayed ones (DelaySeconds), and received ones not deleted (a
+ * batch being handed over, or a failed one waiting out its visibility timeout). Short delays belong to the cascade
+ * being settled; longer ones are scheduled work that the local clock does not fast-forward, and a failing batch must
+ * not hold the clock forever.
+ */
+export const INVISIBLE_MESSAGES_GRACE_MS = 3000;
+
 export class SqsEventSource {
   private running = false;
+  /** Batches received and not yet deleted. */
+  private inFlight = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
   readonly stats: EventSourceStats = { batches: 0, messages: 0, failedBatches: 0, filteredOut: 0 };
@@ -138,6 +150,34 @@ export class SqsEventSource {
     await Promise.allSettled(this.loops);
   }
 
+  /**
+   * Resolves when the queue holds no visible message and no batch is being processed; messages it cannot see
+   * (delayed, or received and not deleted) hold it for at most `graceMs`. A stopped or disabled source is idle.
+   */
+  async idle(graceMs = INVISIBLE_MESSAGES_GRACE_MS): Promise<void> {
+    const started = performance.now();
+    while (this.running) {
+      const { Attributes = {} } = await this.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.definition.queueUrl,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      );
+      const count = (name: QueueAttributeName) => Number(Attributes[name] ?? 0);
+      const visible = count('ApproximateNumberOfMessages');
+      const invisible =
+        count('ApproximateNumberOfMessagesNotVisible') + count('ApproximateNumberOfMessagesDelayed');
+      if (visible === 0 && this.inFlight === 0) {
+        if (invisible === 0 || performance.now() - started >= graceMs) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   private async receive(max: number, waitSeconds: number): Promise<Message[]> {
     const response = await this.sqs.send(
       new ReceiveMessageCommand({
@@ -155,8 +195,15 @@ export class SqsEventSource {
   private async poll(): Promise<void> {
     while (this.running) {
       try {
+        // Counted from the first message received, so idle() does not mistake a batching window for quiet.
         const batch = await this.collectBatch();
-        if (batch.length > 0) await this.process(batch);
+        if (batch.length > 0) {
+          try {
+            await this.process(batch);
+          } finally {
+            this.inFlight -= 1;
+          }
+        }
       } catch (error) {
         if (!this.running) return;
         this.onError(
@@ -171,13 +218,20 @@ export class SqsEventSource {
   private async collectBatch(): Promise<Message[]> {
     const { batchSize, maximumBatchingWindowSeconds } = this.definition;
     const batch = await this.receive(batchSize, 1);
-    if (batch.length === 0 || maximumBatchingWindowSeconds === 0) return batch;
-    const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
-    while (this.running && batch.length < batchSize && Date.now() < windowEnds) {
-      const waitSeconds = Math.max(0, Math.min(1, Math.floor((windowEnds - Date.now()) / 1000)));
-      const more = await this.receive(batchSize - batch.length, waitSeconds);
-      batch.push(...more);
-      if (more.length === 0 && waitSeconds === 0) await new Promise((r) => setTimeout(r, 50));
+    if (batch.length === 0) return batch;
+    this.inFlight += 1;
+    if (maximumBatchingWindowSeconds === 0) return batch;
+    try {
+      const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
+      while (this.running && batch.length < batchSize && Date.now() < windowEnds) {
+        const waitSeconds = Math.max(0, Math.min(1, Math.floor((windowEnds - Date.now()) / 1000)));
+        const more = await this.receive(batchSize - batch.length, waitSeconds);
+        batch.push(...more);
+        if (more.length === 0 && waitSeconds === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+    } catch (error) {
+      this.inFlight -= 1;
+      throw error;
     }
     return batch;
   }

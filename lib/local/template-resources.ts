@@ -160,7 +160,13 @@ const schedulerProps = z.object({
 
 export function readSchedules(
   model: TemplateModel,
-  options: { region: string; accountId: string; deliver: (arn: string, payload: string) => Promise<void> },
+  options: {
+    region: string;
+    accountId: string;
+    deliver: (arn: string, payload: string) => Promise<void>;
+    /** The event's `time` (the local stack's movable clock). @default real time */
+    now?: () => Date;
+  },
 ): LocalSchedule[] {
   const schedules: LocalSchedule[] = [];
   for (const resource of model.ofType('AWS::Events::Rule')) {
@@ -182,7 +188,7 @@ export function readSchedules(
           'detail-type': 'Scheduled Event',
           source: 'aws.events',
           account: options.accountId,
-          time: `${new Date().toISOString().slice(0, 19)}Z`,
+          time: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
           region: options.region,
           resources: [ruleArn],
           detail: {},

@@ -20,6 +20,11 @@ export interface LocalFunctionDefinition {
   readonly logGroupName: string;
 }
 
+export interface FunctionPoolOptions {
+  /** The local clock's shared offset (LocalClock.buffer); sandboxes see real time plus it. @default real time */
+  readonly clockBuffer?: SharedArrayBuffer;
+}
+
 export type FunctionLogLine = { functionName: string; stream: 'stdout' | 'stderr'; line: string };
 
 interface Instance {
@@ -50,6 +55,7 @@ export class FunctionPool {
     readonly definition: LocalFunctionDefinition,
     private readonly baseEnvironment: Readonly<Record<string, string>>,
     private readonly onLog: (line: FunctionLogLine) => void,
+    private readonly options: FunctionPoolOptions = {},
   ) {}
 
   async invoke(event: unknown): Promise<InvokeResult> {
@@ -149,6 +155,7 @@ export class FunctionPool {
         modulePath: join(this.definition.codeDirectory, file),
         exportName,
         handler: this.definition.handler,
+        ...(this.options.clockBuffer ? { clockBuffer: this.options.clockBuffer } : {}),
       },
       env: { ...this.baseEnvironment, ...this.definition.environment },
       stdout: true,

@@ -5,6 +5,30 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 process.setSourceMapsEnabled(true);
 
+// Real time, kept before the clock is shifted: timeouts and getRemainingTimeInMillis are about real seconds.
+const realNow = Date.now;
+
+/**
+ * The local clock can be moved forward (POST /_local/clock). Like a runtime feature, not handler code: `Date.now()`
+ * and `new Date()` read real time plus the offset the local stack shares with every sandbox, read live so that a warm
+ * instance sees a change at once. Dates from a value, Date.UTC, Date.parse and instanceof are unchanged.
+ */
+function shiftClock(buffer) {
+  const offset = new BigInt64Array(buffer);
+  const RealDate = Date;
+  const shiftedNow = () => realNow() + Number(Atomics.load(offset, 0));
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) =>
+      Reflect.construct(target, args.length === 0 ? [shiftedNow()] : args, newTarget),
+    // Date() called as a function returns the current time as a string.
+    apply: () => new RealDate(shiftedNow()).toString(),
+    get: (target, property, receiver) =>
+      property === 'now' ? shiftedNow : Reflect.get(target, property, receiver),
+  });
+}
+
+if (workerData.clockBuffer instanceof SharedArrayBuffer) shiftClock(workerData.clockBuffer);
+
 let handlerPromise;
 
 function loadHandler() {
@@ -43,7 +67,7 @@ parentPort.on('message', async (message) => {
   const context = {
     ...contextData,
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, contextData.deadlineMs - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, contextData.deadlineMs - realNow()),
     done() {},
     fail() {},
     succeed() {},

@@ -51,6 +51,7 @@ function message(
       stepId: 'welcome-email',
       variant: 'A',
       campaign: null,
+      run: null,
       ...overrides.origin,
     },
     toOverride: null,

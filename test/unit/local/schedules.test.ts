@@ -239,3 +239,98 @@ describe('timers', () => {
     ]);
   });
 });
+
+describe('catching up after the clock moved', () => {
+  function movableClock(start: Date) {
+    let now = start;
+    return {
+      now: () => now,
+      moveTo: (date: Date) => {
+        now = date;
+      },
+    };
+  }
+
+  it('fires a schedule whose next run has passed once, not once per missed period', async () => {
+    const clock = movableClock(START);
+    const tick = schedule('timer-sweep', 'rate(1 minute)', {
+      fire: async () => {
+        tick.fired.push(clock.now());
+      },
+    });
+    const scheduler = new ScheduleRunner([tick], () => {}, clock.now);
+    runners.push(scheduler);
+    scheduler.start();
+
+    clock.moveTo(new Date('2024-03-04T09:00:30.000Z'));
+    const fired = await scheduler.catchUp();
+
+    expect(fired).toBe(1);
+    expect(tick.fired.map((d) => d.toISOString())).toEqual(['2024-03-04T09:00:30.000Z']);
+  });
+
+  it('re-arms every schedule from the new time', async () => {
+    const clock = movableClock(START);
+    const scheduler = new ScheduleRunner(
+      [schedule('tick', 'rate(1 minute)'), schedule('rollup', 'cron(0 2 * * ? *)')],
+      () => {},
+      clock.now,
+    );
+    runners.push(scheduler);
+    scheduler.start();
+
+    clock.moveTo(new Date('2024-03-04T09:00:30.000Z'));
+    await scheduler.catchUp();
+
+    expect(scheduler.list().map((s) => s.nextRun)).toEqual([
+      '2024-03-04T09:01:00.000Z',
+      '2024-03-05T02:00:00.000Z',
+    ]);
+    expect(scheduler.nextRun()?.toISOString()).toBe('2024-03-04T09:01:00.000Z');
+  });
+
+  it('fires only the schedules that became due', async () => {
+    const clock = movableClock(START);
+    const tick = schedule('tick', 'rate(1 minute)');
+    const rollup = schedule('rollup', 'cron(0 2 * * ? *)');
+    const scheduler = new ScheduleRunner([tick, rollup], () => {}, clock.now);
+    runners.push(scheduler);
+    scheduler.start();
+
+    clock.moveTo(new Date('2024-03-01T09:05:00.000Z'));
+    await scheduler.catchUp();
+
+    expect([tick.fired.length, rollup.fired.length]).toEqual([1, 0]);
+  });
+
+  it('does not fire a disabled schedule', async () => {
+    const clock = movableClock(START);
+    const paused = schedule('paused', 'rate(1 minute)', { enabled: false });
+    const scheduler = new ScheduleRunner([paused], () => {}, clock.now);
+    runners.push(scheduler);
+    scheduler.start();
+
+    clock.moveTo(new Date('2024-03-02T09:00:00.000Z'));
+
+    expect(await scheduler.catchUp()).toBe(0);
+  });
+
+  it('reports a failing target and still re-arms the schedule', async () => {
+    const clock = movableClock(START);
+    const errors: string[] = [];
+    const failing = schedule('timer-sweep', 'rate(1 minute)', {
+      fire: async () => {
+        throw new Error('sweep failed');
+      },
+    });
+    const scheduler = new ScheduleRunner([failing], (message) => errors.push(message), clock.now);
+    runners.push(scheduler);
+    scheduler.start();
+
+    clock.moveTo(new Date('2024-03-02T09:00:00.000Z'));
+    await scheduler.catchUp();
+
+    expect(errors).toEqual(['schedule timer-sweep: sweep failed']);
+    expect(scheduler.list()[0]?.nextRun).toBe('2024-03-02T09:01:00.000Z');
+  });
+});

@@ -29,7 +29,7 @@ function queued(test = false): MessageRecord {
     templateId: 'welcome',
     templateVersion: null,
     idempotencyKey: 'onboarding:enr-1:welcome',
-    origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'B', campaign: null },
+    origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'B', campaign: null, run: null },
     toOverride: null,
     test,
     createdAt: CREATED,

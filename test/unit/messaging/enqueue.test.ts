@@ -67,7 +67,7 @@ describe('enqueueing a send request', () => {
       templateId: 'welcome',
       templateVersion: 2,
       idempotencyKey: 'onboarding:enr-1:welcome-email',
-      origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'B', campaign: null },
+      origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'B', campaign: null, run: null },
       toOverride: null,
       test: false,
       createdAt: NOW.toISOString(),

@@ -32,7 +32,7 @@ function request(overrides: Partial<MessageRequest> = {}): MessageRequest {
     templateId: 'welcome',
     templateVersion: null,
     idempotencyKey: 'journey-1:step-1:prof-1',
-    origin: { journeyId: 'journey-1', stepId: 'step-1', variant: 'A', campaign: null },
+    origin: { journeyId: 'journey-1', stepId: 'step-1', variant: 'A', campaign: null, run: null },
     toOverride: null,
     test: false,
     createdAt: CREATED,

@@ -109,6 +109,8 @@ interface SetupOptions {
   readonly topic?: Topic;
   readonly settings?: Partial<SenderSettings>;
   readonly renderError?: Error;
+  /** Journey runs that still run, as `journeyId:run`; undefined means the sender has no journey check. */
+  readonly activeRuns?: Set<string>;
 }
 
 async function setup(options: SetupOptions = {}) {
@@ -157,6 +159,14 @@ async function setup(options: SetupOptions = {}) {
       track: { opens: true, clicks: true },
       ...options.settings,
     },
+    ...(options.activeRuns
+      ? {
+          journeys: {
+            isRunActive: async ({ journeyId, run }: { journeyId: string; run: number }) =>
+              options.activeRuns?.has(`${journeyId}:${run}`) ?? false,
+          },
+        }
+      : {}),
     now: clock.now,
   });
   let sequence = 0;
@@ -170,7 +180,7 @@ async function setup(options: SetupOptions = {}) {
         templateId: TEMPLATE,
         templateVersion: null,
         idempotencyKey: `key-${messageId}`,
-        origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'A', campaign: null },
+        origin: { journeyId: 'onboarding', stepId: 'welcome-email', variant: 'A', campaign: null, run: null },
         toOverride: null,
         test: false,
         createdAt: clock.now().toISOString(),
@@ -762,5 +772,30 @@ describe('exactly-once sending under redeliveries, crashes and feedback in any o
       const final = await record(id);
       expect(['queued', 'sending'], `seed ${seed}: ${log.join('; ')}`).not.toContain(final.status);
     }
+  });
+});
+
+describe('messages queued by a journey', () => {
+  it('are dropped with the reason "journey-exited" when the run ended before they went out', async () => {
+    const { sender, ses, enqueue, record } = await setup({ activeRuns: new Set(['renewal:2']) });
+    const id = await enqueue({
+      origin: { journeyId: 'renewal', stepId: 'offer', variant: null, campaign: null, run: 1 },
+    });
+
+    const outcome = await sender.process(id);
+
+    expect(outcome).toEqual({ kind: 'done', status: 'skipped' });
+    expect(ses.calls).toHaveLength(0);
+    expect(await record(id)).toMatchObject({ status: 'skipped', reason: 'journey-exited' });
+  });
+
+  it('are sent while their run is still active', async () => {
+    const { sender, ses, enqueue } = await setup({ activeRuns: new Set(['renewal:1']) });
+    const id = await enqueue({
+      origin: { journeyId: 'renewal', stepId: 'offer', variant: null, campaign: null, run: 1 },
+    });
+
+    expect(await sender.process(id)).toEqual({ kind: 'done', status: 'sent' });
+    expect(ses.calls).toHaveLength(1);
   });
 });

@@ -326,7 +326,7 @@ describe('SES events applied to a message', () => {
       templateId: 'welcome',
       templateVersion: null,
       idempotencyKey: 'k',
-      origin: { journeyId: null, stepId: null, variant: null, campaign: null },
+      origin: { journeyId: null, stepId: null, variant: null, campaign: null, run: null },
       toOverride: null,
       test: false,
       createdAt: '2024-06-10T12:00:00.000Z',

@@ -1,0 +1,144 @@
+// AWS adapters of the journey ports: profile writes through ingest, the lead item, and events on the bus.
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { JourneyRunReader } from '../messaging/sender.ts';
+import { publishEvents } from '../shared/publish.ts';
+import { enrich } from '../tracking/enrichment/index.ts';
+import type { IngestService } from '../tracking/ingest-service.ts';
+import type { JsonObject, NormalizedEvent } from '../tracking/model.ts';
+import type { TrackingStore } from '../tracking/store.ts';
+import type { LeadStage } from './definition.ts';
+import type { JourneyEffectPorts, JourneyEventOut } from './effects.ts';
+import type { Timer } from './model.ts';
+import type { JourneyStore } from './store.ts';
+
+/** Profile changes made by journeys are stored under this source, apart from the customer's own sources. */
+export const JOURNEY_SOURCE = 'nurture-journeys';
+
+type ProfilePort = JourneyEffectPorts['profiles'];
+type EventsPort = JourneyEffectPorts['events'];
+
+export class JourneyProfileWriter implements ProfilePort {
+  constructor(
+    private readonly deps: {
+      tracking: TrackingStore;
+      ingest: IngestService;
+      client: DynamoDBClient;
+      tableName: string;
+    },
+  ) {}
+
+  async userId(profileId: string): Promise<string | null> {
+    const live = await this.live(profileId);
+    return live?.userId ?? null;
+  }
+
+  /** A server-side identify with the step's key as message id: stored once, and it flows like any identify. */
+  async setTraits(input: { profileId: string; traits: JsonObject; key: string; at: Date }): Promise<void> {
+    const live = await this.live(input.profileId);
+    if (!live) return;
+    const anonymousId = live.anonymousIds[0];
+    const identity =
+      live.userId !== null
+        ? { userId: live.userId }
+        : anonymousId !== undefined
+          ? { anonymousId }
+          : undefined;
+    if (identity === undefined) return;
+    const event: NormalizedEvent = {
+      type: 'identify',
+      protocol: 'segment',
+      messageId: input.key,
+      ...identity,
+      traits: input.traits,
+      properties: {},
+      context: {},
+      clientTimestamp: input.at.toISOString(),
+    };
+    await this.deps.ingest.ingest([
+      { ...event, sourceId: JOURNEY_SOURCE, enrichment: enrich(event, { receivedAt: input.at }) },
+    ]);
+  }
+
+  async setStage(input: { profileId: string; stage: LeadStage; key: string; at: Date }): Promise<void> {
+    await this.deps.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.deps.tableName,
+          Key: { pk: { S: `PROFILE#${input.profileId}` }, sk: { S: 'LEAD' } },
+          // The same step setting the same stage again changes nothing.
+          UpdateExpression: 'SET stage = :stage, stageChangedAt = :at, stageKey = :key',
+          ConditionExpression: 'attribute_not_exists(stageKey) OR stageKey <> :key',
+          ExpressionAttributeValues: {
+            ':stage': { S: input.stage },
+            ':at': { S: input.at.toISOString() },
+            ':key': { S: input.key },
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return;
+        throw error;
+      });
+  }
+
+  private async live(profileId: string) {
+    const core = await this.deps.tracking.getProfile(profileId);
+    if (!core.exists) return undefined;
+    if (core.value.mergedInto === null) return core.value;
+    const liveId = await this.deps.ingest.resolveProfile(profileId);
+    const live = await this.deps.tracking.getProfile(liveId);
+    return live.exists ? live.value : undefined;
+  }
+}
+
+export class BusJourneyEvents implements EventsPort {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(events: readonly JourneyEventOut[]): Promise<void> {
+    const failed = await publishEvents(
+      this.client,
+      this.busName,
+      events.map((e) => ({ source: 'nurture.journeys', detailType: e.detailType, detail: e.detail })),
+    );
+    if (failed.length > 0) throw new Error(`${failed.length} journey events could not be put on the bus`);
+  }
+}
+
+/** Puts `journey.step_due` for due timers; the timers that failed stay and fire on the next sweep. */
+export class BusStepDuePublisher {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(timers: readonly Timer[]): Promise<{ failed: readonly Timer[] }> {
+    const failed = await publishEvents(
+      this.client,
+      this.busName,
+      timers.map((timer) => ({
+        source: 'nurture.journeys',
+        detailType: 'journey.step_due',
+        detail: { ...timer, dedupeKey: timer.timerId },
+      })),
+    );
+    return { failed: failed.map((i) => timers[i]).filter((t): t is Timer => t !== undefined) };
+  }
+}
+
+/**
+ * The sender asks this whether a journey message may still go out. Only a run stopped by a goal drops its queued
+ * messages: a run that simply reached its end (a send right before the exit node) still sends what it queued.
+ */
+export class StoredJourneyRuns implements JourneyRunReader {
+  constructor(private readonly store: Pick<JourneyStore, 'getEnrollment'>) {}
+
+  async isRunActive(input: { profileId: string; journeyId: string; run: number }): Promise<boolean> {
+    const enrollment = await this.store.getEnrollment(input.profileId, input.journeyId);
+    if (enrollment === undefined || enrollment.run !== input.run) return true;
+    return !(enrollment.status === 'exited' && enrollment.exitReason === 'goal');
+  }
+}

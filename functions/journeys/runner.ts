@@ -1,0 +1,255 @@
+// Runs journeys for one domain event or timer: finds the enrollments it concerns, steps them, commits, then acts.
+import { type JourneyCatalog, type LiveJourney, readsEvents } from './catalog.ts';
+import type { JourneyDefinition, Trigger } from './definition.ts';
+import { enter, type JourneyContext, react, resume, type StepResult } from './engine.ts';
+import { dateTriggerState, matchesEvent } from './matching.ts';
+import type { Effect, Enrollment, IncomingEvent, JourneyVersion, ProfileFacts, Timer } from './model.ts';
+import { EnrollmentConflictError, type JourneyStore } from './store.ts';
+
+export interface FactsLoader {
+  /** undefined when the profile does not exist (never did, or was erased). */
+  load(profileId: string, options: { events: boolean }): Promise<ProfileFacts | undefined>;
+}
+
+export interface EffectRunner {
+  /** Runs a committed step's effects; each is idempotent by its key, so running them twice is harmless. */
+  run(enrollment: Enrollment, effects: readonly Effect[]): Promise<void>;
+}
+
+export interface JourneyRunnerDependencies {
+  readonly store: JourneyStore;
+  readonly catalog: JourneyCatalog;
+  readonly facts: FactsLoader;
+  readonly effects: EffectRunner;
+  readonly now?: () => Date;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+const NOTHING: StepResult = {
+  enrollment: undefined,
+  changed: false,
+  effects: [],
+  setTimers: [],
+  deleteTimers: [],
+  counters: [],
+  scores: [],
+  trace: [],
+};
+
+/** Optimistic writes retried this often before the input goes back to the queue. */
+const COMMIT_ATTEMPTS = 5;
+
+/** Tracked identifies and identity changes can change a date trait, so they re-check date triggers. */
+function mayChangeTraits(event: IncomingEvent): boolean {
+  if (event['detail-type'] === 'profile.identified') return true;
+  return event['detail-type'] === 'event.tracked' && event.detail.type === 'identify';
+}
+
+function triggeredBy(trigger: Trigger, event: IncomingEvent): boolean {
+  switch (trigger.type) {
+    case 'event':
+      return matchesEvent(trigger.match, event);
+    case 'segment':
+      return event['detail-type'] === 'segment.entered' && event.detail.segmentId === trigger.segment;
+    default:
+      return false;
+  }
+}
+
+function dateTriggers(definition: JourneyDefinition) {
+  return definition.triggers.filter((t): t is Extract<Trigger, { type: 'date' }> => t.type === 'date');
+}
+
+export function entryTimerId(input: { journeyId: string; profileId: string; moment: Date }): string {
+  return `e:${input.journeyId}:${input.profileId}:${input.moment.toISOString()}`;
+}
+
+export class JourneyRunner {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: JourneyRunnerDependencies) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** A domain event about a profile: goals and waits of its enrollments first, then journeys it enters. */
+  async onEvent(event: IncomingEvent): Promise<void> {
+    const profileId = event.detail.profileId;
+    if (typeof profileId !== 'string' || profileId === '') return;
+    const live = await this.deps.catalog.live();
+    if (live.length === 0) return;
+    const enrollments = await this.deps.store.listEnrollments(profileId);
+    const active = enrollments.filter((e) => e.status === 'active');
+    const triggered = live.filter(
+      (j) => j.head.status === 'active' && j.latest.definition.triggers.some((t) => triggeredBy(t, event)),
+    );
+    const dated = mayChangeTraits(event)
+      ? live.filter((j) => j.head.status === 'active' && dateTriggers(j.latest.definition).length > 0)
+      : [];
+    if (active.length === 0 && triggered.length === 0 && dated.length === 0) return;
+
+    const versions = new Map<string, JourneyVersion>();
+    for (const enrollment of active) {
+      const version = await this.deps.catalog.version(enrollment.journeyId, enrollment.journeyVersion);
+      if (version) versions.set(enrollment.journeyId, version);
+      else
+        this.log('enrollment of an unknown journey version', { profileId, journeyId: enrollment.journeyId });
+    }
+    const involved = [...versions.values(), ...triggered.map((j) => j.latest), ...dated.map((j) => j.latest)];
+    const facts = await this.deps.facts.load(profileId, {
+      events: involved.some((v) => readsEvents(v.definition)),
+    });
+    if (!facts) return;
+
+    for (const enrollment of active) {
+      const version = versions.get(enrollment.journeyId);
+      if (!version) continue;
+      await this.step(
+        {
+          version,
+          profileId,
+          facts,
+          key: event.dedupeKey,
+          run: (ctx, current) => (current ? react(ctx, current, event) : NOTHING),
+        },
+        enrollment,
+      );
+    }
+    for (const journey of triggered) {
+      await this.step({
+        version: journey.latest,
+        profileId,
+        facts,
+        key: event.dedupeKey,
+        run: (ctx, current) => enter(ctx, current, event.dedupeKey),
+      });
+    }
+    for (const journey of dated) await this.checkDateTriggers(journey, facts);
+  }
+
+  /** A due timer: resumes a waiting enrollment, or enters a profile whose date trigger's moment came. */
+  async onTimer(timer: Timer): Promise<void> {
+    if (timer.kind === 'step') {
+      const enrollment = await this.deps.store.getEnrollment(timer.profileId, timer.journeyId);
+      if (!enrollment || enrollment.status !== 'active' || enrollment.waiting?.timerId !== timer.timerId)
+        return;
+      const version = await this.deps.catalog.version(enrollment.journeyId, enrollment.journeyVersion);
+      if (!version)
+        throw new Error(`journey ${timer.journeyId} version ${enrollment.journeyVersion} is missing`);
+      const facts = await this.deps.facts.load(timer.profileId, { events: readsEvents(version.definition) });
+      if (!facts) return;
+      await this.step(
+        {
+          version,
+          profileId: timer.profileId,
+          facts,
+          key: timer.timerId,
+          run: (ctx, current) => (current ? resume(ctx, current, timer) : NOTHING),
+        },
+        enrollment,
+      );
+      return;
+    }
+    if (timer.kind === 'entry') {
+      const journey = (await this.deps.catalog.live()).find((j) => j.head.journeyId === timer.journeyId);
+      if (!journey || journey.head.status !== 'active') return;
+      const facts = await this.deps.facts.load(timer.profileId, {
+        events: readsEvents(journey.latest.definition),
+      });
+      if (!facts) return;
+      await this.checkDateTriggers(journey, facts);
+      return;
+    }
+    this.log('schedule triggers enter segment members, which arrive with segments', {
+      journeyId: timer.journeyId,
+    });
+  }
+
+  private async checkDateTriggers(journey: LiveJourney, facts: ProfileFacts): Promise<void> {
+    const now = this.now();
+    const journeyId = journey.head.journeyId;
+    for (const trigger of dateTriggers(journey.latest.definition)) {
+      const state = dateTriggerState({ trigger, traits: facts.traits, now });
+      if (state.state === 'due') {
+        const key = entryTimerId({ journeyId, profileId: facts.profileId, moment: state.moment });
+        await this.step({
+          version: journey.latest,
+          profileId: facts.profileId,
+          facts,
+          key,
+          run: (ctx, current) => enter(ctx, current, key),
+        });
+      } else if (state.state === 'future') {
+        await this.deps.store.putTimer({
+          timerId: entryTimerId({ journeyId, profileId: facts.profileId, moment: state.at }),
+          dueAt: state.at.toISOString(),
+          profileId: facts.profileId,
+          journeyId,
+          kind: 'entry',
+        });
+      }
+    }
+  }
+
+  /**
+   * Steps one enrollment: compute, commit if the stored version did not move (else re-read and compute again), then
+   * run the effects. A replay of the last applied input runs that step's effects again, which finishes the work of
+   * an attempt that crashed after its commit.
+   */
+  private async step(
+    input: {
+      version: JourneyVersion;
+      profileId: string;
+      facts: ProfileFacts;
+      /** The input's idempotency key (event dedupe key, timer id). */
+      key: string;
+      run: (ctx: JourneyContext, current: Enrollment | undefined) => StepResult;
+    },
+    known?: Enrollment,
+  ): Promise<void> {
+    const { version, profileId, facts } = input;
+    let current = known ?? (await this.deps.store.getEnrollment(profileId, version.journeyId));
+    for (let attempt = 1; ; attempt += 1) {
+      const head = await this.deps.catalog.head(version.journeyId);
+      // A running enrollment finishes on its own version; a new one starts on the latest.
+      const runVersion =
+        current && current.status === 'active'
+          ? ((await this.deps.catalog.version(current.journeyId, current.journeyVersion)) ?? version)
+          : version;
+      const ctx: JourneyContext = {
+        journeyId: runVersion.journeyId,
+        version: runVersion.version,
+        definition: runVersion.definition,
+        status: head?.status ?? 'active',
+        facts,
+        now: this.now(),
+      };
+      const result = input.run(ctx, current);
+      if (!result.changed || !result.enrollment) {
+        if (current && current.pendingEffects.length > 0 && current.processed.at(-1) === input.key) {
+          await this.deps.effects.run(current, current.pendingEffects);
+        }
+        return;
+      }
+      try {
+        await this.deps.store.commit({
+          next: result.enrollment,
+          expectedVersion: current?.version ?? 0,
+          setTimers: result.setTimers,
+          deleteTimers: result.deleteTimers,
+          counters: result.counters,
+          scores: result.scores,
+        });
+      } catch (error) {
+        if (!(error instanceof EnrollmentConflictError) || attempt >= COMMIT_ATTEMPTS) throw error;
+        current = await this.deps.store.getEnrollment(profileId, version.journeyId);
+        continue;
+      }
+      if (result.effects.length > 0) await this.deps.effects.run(result.enrollment, result.effects);
+      return;
+    }
+  }
+
+  private log(message: string, fields: Record<string, unknown>): void {
+    this.deps.log?.(message, fields);
+  }
+}

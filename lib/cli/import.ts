@@ -1,0 +1,525 @@
+// Runs a CSV import: streams the file through csv-parse, sends identify batches to /v1/batch with retries, reports.
+import { Buffer } from 'node:buffer';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parse } from 'csv-parse';
+import * as z from 'zod';
+import {
+  ERROR_REPORT_HEADER,
+  errorReportLine,
+  type IdentifyCall,
+  ImportConfigError,
+  type ImportPlan,
+  type ImportSettings,
+  planImport,
+  type RowError,
+  rowToIdentify,
+} from '../../functions/imports/csv-import.ts';
+import { NURTURE_VERSION } from '../../functions/shared/build-info.ts';
+
+/** Below the API's 1 MB floor for batches, with room for the envelope. */
+export const MAX_REQUEST_BYTES = 500 * 1024;
+export const MAX_ATTEMPTS = 8;
+const REQUEST_TIMEOUT_MS = 30_000;
+const NON_TTY_PROGRESS_EVERY = 10_000;
+const TTY_PROGRESS_INTERVAL_MS = 250;
+
+export interface ApiTarget {
+  /** Base URL of the tracking API, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  readonly writeKey: string;
+}
+
+export interface ImportOptions extends ImportSettings {
+  readonly file: string;
+  /** Rows per request. @default 100 */
+  readonly batchSize?: number;
+  /** Parse, map and report without sending anything. */
+  readonly dryRun?: boolean;
+  /** Skip the rows an interrupted run of the unchanged file already finished. */
+  readonly resume?: boolean;
+  /** Required unless dryRun. */
+  readonly api?: ApiTarget;
+}
+
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/** What the run touches outside itself; tests substitute all of it. */
+export interface ImportIo {
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** @default a real timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** Progress and warnings. @default process.stderr */
+  readonly stderr?: ProgressStream;
+}
+
+export interface ImportSummary {
+  /** Data rows read from the file in this run (resumed rows excluded). */
+  readonly rowsRead: number;
+  /** Rows the API acknowledged (or that would be sent, in a dry run). */
+  readonly rowsSent: number;
+  /** Rows written to the error report. */
+  readonly rowsSkipped: number;
+  readonly rowsResumed: number;
+  readonly batches: number;
+  readonly durationMs: number;
+  readonly errorReportPath?: string;
+  readonly dryRun: boolean;
+}
+
+/** A failure that ends the run (unreachable API, refused write key, unreadable file); progress is saved first. */
+export class ImportFailedError extends Error {
+  override readonly name = 'ImportFailedError';
+  constructor(
+    message: string,
+    readonly summary?: ImportSummary,
+  ) {
+    super(message);
+  }
+}
+
+const importState = z.object({
+  rowsDone: z.number().int().nonnegative(),
+  fileSize: z.number(),
+  mtime: z.number(),
+});
+type ImportState = z.infer<typeof importState>;
+
+const batchResponse = z.object({
+  errors: z.array(z.object({ index: z.number().int(), error: z.string() })).optional(),
+});
+const errorResponse = z.object({ error: z.string() });
+
+export function errorReportPathFor(file: string): string {
+  return `${file}.errors.csv`;
+}
+
+export function statePathFor(file: string): string {
+  return `${file}.import-state.json`;
+}
+
+interface PendingRow {
+  readonly row: number;
+  readonly line: number;
+  readonly original: string;
+  readonly call: IdentifyCall;
+  readonly bytes: number;
+}
+
+/** Appends row errors synchronously so they keep file order and never pile up in memory. */
+class ErrorReport {
+  private fd: number | undefined;
+  count = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly append: boolean,
+  ) {
+    if (!append) rmSync(path, { force: true });
+  }
+
+  /** One row, with every reason it was not imported. */
+  add(errors: readonly RowError[]): void {
+    if (errors.length === 0) return;
+    if (this.fd === undefined) {
+      const fresh = !(this.append && existsSync(this.path));
+      this.fd = openSync(this.path, fresh ? 'w' : 'a');
+      if (fresh) writeSync(this.fd, ERROR_REPORT_HEADER);
+    }
+    writeSync(this.fd, errors.map(errorReportLine).join(''));
+    this.count += 1;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+class Progress {
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly startedAt: number,
+    private readonly clock: () => number,
+  ) {}
+
+  private line(rows: number): string {
+    const seconds = Math.max((this.clock() - this.startedAt) / 1000, 0.001);
+    return `${rows.toLocaleString('en-US')} rows, ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+  }
+
+  rowRead(rows: number): void {
+    if (this.stream.isTTY) {
+      const now = this.clock();
+      if (now - this.lastDraw < TTY_PROGRESS_INTERVAL_MS) return;
+      this.lastDraw = now;
+      this.drawn = true;
+      this.stream.write(`\r\x1b[K${this.line(rows)}`);
+    } else if (rows % NON_TTY_PROGRESS_EVERY === 0) {
+      this.stream.write(`${this.line(rows)}\n`);
+    }
+  }
+
+  finish(): void {
+    if (this.drawn) this.stream.write('\r\x1b[K');
+  }
+}
+
+function basicAuth(writeKey: string): string {
+  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now: Date): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(at - now.getTime(), 0);
+}
+
+/** Exponential backoff with equal jitter: half the ceiling is guaranteed, so retries never hammer a busy API. */
+export function backoffMs(attempt: number, random: () => number): number {
+  const ceiling = Math.min(500 * 2 ** (attempt - 1), 30_000);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+type Delivery = { readonly status: number; readonly body: string };
+
+class BatchSender {
+  batches = 0;
+
+  constructor(
+    private readonly api: ApiTarget,
+    private readonly io: Required<Omit<ImportIo, 'stderr'>>,
+    private readonly report: ErrorReport,
+  ) {}
+
+  private endpoint(): string {
+    return `${this.api.url.replace(/\/+$/, '')}/v1/batch`;
+  }
+
+  /** One request, retried while the failure is temporary. Throws ImportFailedError when it is not. */
+  private async post(calls: readonly IdentifyCall[]): Promise<Delivery> {
+    const body = JSON.stringify({
+      batch: calls,
+      context: { library: { name: 'nurture-import', version: NURTURE_VERSION }, source: 'csv' },
+      sentAt: this.io.now().toISOString(),
+    });
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      let waitMs: number | undefined;
+      try {
+        const response = await this.io.fetch(this.endpoint(), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: basicAuth(this.api.writeKey) },
+          body,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const text = await response.text();
+        const temporary = response.status === 429 || response.status >= 500;
+        if (!temporary) return { status: response.status, body: text };
+        lastProblem = `HTTP ${response.status}`;
+        waitMs = retryAfterMs(response.headers.get('retry-after'), this.io.now());
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+      if (attempt < MAX_ATTEMPTS) {
+        await this.io.sleep(Math.min(waitMs ?? backoffMs(attempt, this.io.random), MAX_RETRY_AFTER_MS));
+      }
+    }
+    throw new ImportFailedError(
+      `The tracking API at ${this.endpoint()} kept failing (${lastProblem}) after ${MAX_ATTEMPTS} attempts.`,
+    );
+  }
+
+  private reject(rows: readonly PendingRow[], reason: string): void {
+    for (const row of rows) {
+      this.report.add([{ row: row.row, line: row.line, column: '', reason, original: row.original }]);
+    }
+  }
+
+  /** Sends rows and returns how many the API acknowledged; rows it refuses go to the error report. */
+  async send(rows: readonly PendingRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    this.batches += 1;
+    const response = await this.post(rows.map((row) => row.call));
+    if (response.status === 200) {
+      const parsed = batchResponse.safeParse(safeJson(response.body));
+      const errors = parsed.success ? (parsed.data.errors ?? []) : [];
+      const refused = new Set<number>();
+      for (const { index, error } of errors) {
+        const row = rows[index];
+        if (row === undefined || refused.has(index)) continue;
+        refused.add(index);
+        this.reject([row], `refused by the API: ${error}`);
+      }
+      return rows.length - refused.size;
+    }
+    if (response.status === 400 || response.status === 413) {
+      const reason = errorResponse.safeParse(safeJson(response.body));
+      const message = `refused by the API (${response.status}): ${reason.success ? reason.data.error : response.body.slice(0, 200)}`;
+      if (rows.length === 1) {
+        this.reject(rows, message);
+        return 0;
+      }
+      // Only the request as a whole is refused: find the rows at fault by sending each on its own.
+      let sent = 0;
+      for (const row of rows) sent += await this.send([row]);
+      return sent;
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new ImportFailedError(`The tracking API refused the write key (HTTP ${response.status}).`);
+    }
+    throw new ImportFailedError(
+      `The tracking API at ${this.endpoint()} answered HTTP ${response.status}: ${response.body.slice(0, 200)}`,
+    );
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readState(path: string): ImportState | undefined {
+  if (!existsSync(path)) return undefined;
+  const parsed = importState.safeParse(safeJson(readFileSync(path, 'utf8')));
+  return parsed.success ? parsed.data : undefined;
+}
+
+function writeState(path: string, state: ImportState): void {
+  // Written aside and renamed, so an interruption mid-write never leaves a half file that --resume would distrust.
+  writeFileSync(`${path}.tmp`, JSON.stringify(state));
+  renameSync(`${path}.tmp`, path);
+}
+
+const csvRow = z.record(z.string(), z.string());
+/** What csv-parse hands over with `raw: true`. */
+const rawRecord = z.object({ record: csvRow, raw: z.string() });
+
+/** What on_record hands on: csv-parse's record (with `raw: true`) and its place in the file. */
+const numberedRecord = z.object({ row: z.number(), line: z.number(), parsed: rawRecord });
+
+/**
+ * Imports one CSV file. Resolves with the summary once every row is sent or reported; rejects with
+ * ImportFailedError (carrying the summary so far) when the run cannot go on. Memory stays flat: the file is
+ * streamed and the parser waits while a batch is in flight.
+ */
+export async function runImport(options: ImportOptions, io: ImportIo = {}): Promise<ImportSummary> {
+  const clock = io.now ?? (() => new Date());
+  const stderr = io.stderr ?? process.stderr;
+  const startedAt = clock();
+  const batchSize = options.batchSize ?? 100;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new ImportFailedError(`--batch must be a positive whole number, got ${batchSize}.`);
+  }
+  const dryRun = options.dryRun ?? false;
+  if (!dryRun && options.api === undefined) {
+    throw new ImportFailedError('No API to send to: pass --api and --write-key (or run npm start first).');
+  }
+
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(options.file);
+  } catch {
+    throw new ImportFailedError(`Cannot read ${options.file}.`);
+  }
+  const statePath = statePathFor(options.file);
+  const identity = { fileSize: stats.size, mtime: stats.mtimeMs };
+  let skipRows = 0;
+  if (options.resume) {
+    const state = readState(statePath);
+    if (state !== undefined && state.fileSize === identity.fileSize && state.mtime === identity.mtime) {
+      skipRows = state.rowsDone;
+    } else if (state !== undefined) {
+      stderr.write('The file changed since the interrupted run: importing it from the start.\n');
+    }
+  }
+
+  const report = new ErrorReport(errorReportPathFor(options.file), skipRows > 0);
+  const sender =
+    dryRun || options.api === undefined
+      ? undefined
+      : new BatchSender(
+          options.api,
+          {
+            fetch: io.fetch ?? globalThis.fetch,
+            sleep: io.sleep ?? ((ms) => delay(ms)),
+            random: io.random ?? Math.random,
+            now: clock,
+          },
+          report,
+        );
+  const progress = new Progress(stderr, startedAt.getTime(), () => clock().getTime());
+
+  let plan: ImportPlan | undefined;
+  let rowNumber = 0;
+  let rowsRead = 0;
+  let rowsSent = 0;
+  let batches = 0;
+  const runStartedAt = startedAt.toISOString();
+
+  const summary = (): ImportSummary => {
+    const durationMs = clock().getTime() - startedAt.getTime();
+    return {
+      rowsRead,
+      rowsSent,
+      rowsSkipped: report.count,
+      rowsResumed: skipRows,
+      batches: sender?.batches ?? batches,
+      durationMs,
+      dryRun,
+      ...(report.count > 0 ? { errorReportPath: report.path } : {}),
+    };
+  };
+
+  /** Rows csv-parse could not read, held until the rows before them are handled. Bounded by one input chunk. */
+  let unreadable: RowError[] = [];
+  const reportUnreadable = (before: number): void => {
+    const due = unreadable.filter((error) => error.row < before);
+    if (due.length === 0) return;
+    unreadable = unreadable.filter((error) => error.row >= before);
+    for (const error of due) {
+      rowsRead += 1;
+      progress.rowRead(rowsRead);
+      report.add([error]);
+    }
+  };
+
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    skip_records_with_error: true,
+    // The original text of each row, for the error report.
+    raw: true,
+    columns: (header: string[]) => {
+      plan = planImport({ header, settings: options });
+      return header;
+    },
+    // Row numbers are given here, in parse order, so skipped and good rows share one sequence.
+    on_record: (record: unknown, context) => {
+      rowNumber += 1;
+      if (rowNumber <= skipRows) return null;
+      return { row: rowNumber, line: context.lines, parsed: record };
+    },
+    on_skip: (error, raw) => {
+      rowNumber += 1;
+      if (rowNumber <= skipRows) return undefined;
+      // The parser runs ahead of the rows being sent; queued here, the report keeps file order.
+      unreadable.push({
+        row: rowNumber,
+        line: typeof error?.lines === 'number' ? error.lines : 0,
+        column: '',
+        reason: error?.message ?? 'unreadable row',
+        original: raw ?? '',
+      });
+      return undefined;
+    },
+  });
+  const source = createReadStream(options.file);
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
+
+  let pending: PendingRow[] = [];
+  let pendingBytes = 0;
+  const flush = async (rowsDone: number): Promise<void> => {
+    const rows = pending;
+    pending = [];
+    pendingBytes = 0;
+    if (rows.length === 0) return;
+    if (sender === undefined) {
+      batches += 1;
+      rowsSent += rows.length;
+      return;
+    }
+    rowsSent += await sender.send(rows);
+    writeState(statePath, { rowsDone, ...identity });
+  };
+
+  try {
+    try {
+      for await (const item of parser) {
+        const { row, line, parsed } = numberedRecord.parse(item);
+        const { record: values, raw: original } = parsed;
+        reportUnreadable(row);
+        rowsRead += 1;
+        progress.rowRead(rowsRead);
+        if (plan === undefined) throw new ImportFailedError('The file has no header row.');
+        const outcome = rowToIdentify({ plan, row: values, runStartedAt });
+        if (!outcome.ok) {
+          report.add(outcome.problems.map((problem) => ({ row, line, original, ...problem })));
+          continue;
+        }
+        const last = pending.at(-1);
+        if (last !== undefined && pendingBytes + outcome.bytes + 1 > MAX_REQUEST_BYTES) await flush(last.row);
+        pending.push({ row, line, original, call: outcome.call, bytes: outcome.bytes });
+        pendingBytes += outcome.bytes + 1;
+        if (pending.length >= batchSize) await flush(row);
+      }
+    } catch (error) {
+      if (error instanceof ImportFailedError) throw error;
+      if (error instanceof ImportConfigError) throw new ImportFailedError(error.message);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ImportFailedError(`Reading ${options.file} failed: ${message}`);
+    }
+    if (plan === undefined) throw new ImportFailedError(`${options.file} is empty: it needs a header row.`);
+    reportUnreadable(Number.POSITIVE_INFINITY);
+    await flush(rowNumber);
+    // A finished import leaves nothing to resume.
+    if (!dryRun) rmSync(statePath, { force: true });
+    return summary();
+  } catch (error) {
+    source.destroy();
+    parser.destroy();
+    const failure =
+      error instanceof ImportFailedError
+        ? error
+        : new ImportFailedError(error instanceof Error ? error.message : String(error));
+    throw new ImportFailedError(failure.message, summary());
+  } finally {
+    progress.finish();
+    report.close();
+  }
+}
+
+/** The lines printed when a run ends. */
+export function describeSummary(summary: ImportSummary): string {
+  const seconds = summary.durationMs / 1000;
+  const rate = seconds > 0 ? Math.round(summary.rowsRead / seconds) : summary.rowsRead;
+  const lines = [
+    `${summary.dryRun ? 'Dry run: ' : ''}${summary.rowsRead} rows read, ${summary.rowsSent} ${summary.dryRun ? 'would be sent' : 'sent'}, ${summary.rowsSkipped} skipped, ${summary.batches} batches in ${seconds.toFixed(1)} s (${rate} rows/s).`,
+  ];
+  if (summary.rowsResumed > 0) lines.push(`Resumed after row ${summary.rowsResumed}.`);
+  if (summary.errorReportPath !== undefined)
+    lines.push(`Rows not imported, with reasons: ${summary.errorReportPath}`);
+  return lines.join('\n');
+}
