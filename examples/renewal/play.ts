@@ -68,6 +68,7 @@ async function report(title: string): Promise<void> {
 }
 
 try {
+  await scenario.advanceToNoon();
   await scenario.setup({ webhookUrl });
   await scenario.importCustomers(customers);
   await scenario.sendServiceSignals(customers);

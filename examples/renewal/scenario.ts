@@ -130,6 +130,23 @@ export class RenewalScenario {
     this.log(`clock advanced by ${duration}: now ${(await this.now()).toISOString()}`);
   }
 
+  /**
+   * Moves the clock to the next noon UTC, so the story does not depend on the hour it runs at: offers wait for
+   * 10:00 in each customer's time zone, which is then the next morning for every customer in customers.csv.
+   */
+  async advanceToNoon(): Promise<void> {
+    const now = await this.now();
+    const noon = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 12));
+    if (noon <= now) noon.setUTCDate(noon.getUTCDate() + 1);
+    const response = await fetch(`${this.stack.apiUrl}/_local/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ to: noon.toISOString() }),
+    });
+    if (!response.ok) throw new Error(`moving the clock: ${response.status} ${await response.text()}`);
+    this.log(`clock moved to ${noon.toISOString()}`);
+  }
+
   /** Writes the CRM export with end dates relative to the stack's clock and imports it with the CLI. */
   async importCustomers(customers: readonly Customer[]): Promise<string> {
     const now = await this.now();

@@ -9,6 +9,7 @@ import {
 import { DynamoDbJourneyStore } from '../journeys/dynamodb-store.ts';
 import { dryRun } from '../journeys/engine.ts';
 import { ProfileFactsLoader } from '../journeys/facts-store.ts';
+import { armSchedules } from '../journeys/schedule-trigger.ts';
 import { enrollmentView, journeyView, statsView } from '../journeys/views.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, type HttpEvent, httpHandler, json } from '../shared/http.ts';
@@ -80,6 +81,8 @@ export const handler = httpHandler(async (event) => {
       const id = journeyId(event);
       const definition = parseDefinition(bodyJson(event));
       const version = await store.putVersion(id, definition);
+      // Older versions' schedule timers find they are no longer the latest when they fire, and stop.
+      await armSchedules({ store, version, now: new Date() });
       const head = await found(id);
       return json(version.version === 1 ? 201 : 200, journeyView(head, version));
     }
@@ -104,7 +107,10 @@ export const handler = httpHandler(async (event) => {
       const id = journeyId(event);
       await found(id);
       const head = await store.setStatus(id, event.routeKey.endsWith('pause') ? 'paused' : 'active');
-      return json(200, journeyView(head, await store.getVersion(id, head.latestVersion)));
+      const latest = await store.getVersion(id, head.latestVersion);
+      // A paused journey's schedules keep re-arming themselves; arming again on resume writes the same timers.
+      if (head.status === 'active' && latest) await armSchedules({ store, version: latest, now: new Date() });
+      return json(200, journeyView(head, latest));
     }
     case 'POST /admin/journeys/{id}/validate': {
       const id = journeyId(event);

@@ -12,6 +12,7 @@ import { JourneyEffects } from '../journeys/effects.ts';
 import { ProfileFactsLoader } from '../journeys/facts-store.ts';
 import type { IncomingEvent } from '../journeys/model.ts';
 import { JourneyRunner } from '../journeys/runner.ts';
+import { DynamoDbSegmentMembers } from '../journeys/segment-members.ts';
 import { SqsSendQueue } from '../messaging/aws-adapters.ts';
 import { DynamoDbBannerStore } from '../messaging/banners/dynamodb-store.ts';
 import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
@@ -49,6 +50,7 @@ const runner = new JourneyRunner({
   store,
   catalog: new JourneyCatalog(store, { refreshMs: env.JOURNEY_REFRESH_SECONDS * 1000 }),
   facts: new ProfileFactsLoader({ client: dynamodb, tableName: env.PROFILE_TABLE, tracking }),
+  members: new DynamoDbSegmentMembers({ client: dynamodb, tableName: env.PROFILE_TABLE }),
   effects: new JourneyEffects({
     messages: new MessageQueue(
       new DynamoDbMessagingStore({

@@ -2,6 +2,7 @@
 import { Duration } from 'luxon';
 import * as z from 'zod';
 import { bannerContentSchema, placementSchema } from '../messaging/banners/banner.ts';
+import { InvalidScheduleExpressionError, parseScheduleExpression } from '../shared/schedule-expression.ts';
 
 /** Lifecycle stages (issue #6 adds the transitions); journeys can read and set them. */
 export const LEAD_STAGES = [
@@ -472,7 +473,21 @@ export function parseJourneyDefinition(input: unknown): JourneyDefinition {
       })),
     );
   }
-  const problems = checkGraph(parsed.data);
+  const problems = [...checkGraph(parsed.data), ...checkSchedules(parsed.data)];
   if (problems.length > 0) throw new JourneyDefinitionError(problems);
   return parsed.data;
+}
+
+/** Schedule expressions AWS would reject (cron(0 25 * * ? *)) are refused when published, not when they fire. */
+function checkSchedules(definition: JourneyDefinition): DefinitionProblem[] {
+  return definition.triggers.flatMap((trigger, index) => {
+    if (trigger.type !== 'schedule') return [];
+    try {
+      parseScheduleExpression(trigger.expression);
+      return [];
+    } catch (error) {
+      if (!(error instanceof InvalidScheduleExpressionError)) throw error;
+      return [{ path: `triggers.${index}.expression`, message: error.message }];
+    }
+  });
 }

@@ -4,6 +4,15 @@ import type { JourneyDefinition, Trigger } from './definition.ts';
 import { enter, type JourneyContext, react, resume, type StepResult } from './engine.ts';
 import { dateTriggerState, matchesEvent } from './matching.ts';
 import type { Effect, Enrollment, IncomingEvent, JourneyVersion, ProfileFacts, Timer } from './model.ts';
+import {
+  armSchedules,
+  continuationTimer,
+  decideScheduleFiring,
+  firingKey,
+  nextScheduleTimer,
+  parseScheduleTimerId,
+  type ScheduleFiring,
+} from './schedule-trigger.ts';
 import { EnrollmentConflictError, type JourneyStore } from './store.ts';
 
 export interface FactsLoader {
@@ -16,11 +25,29 @@ export interface EffectRunner {
   run(enrollment: Enrollment, effects: readonly Effect[]): Promise<void>;
 }
 
+export interface SegmentMemberPage {
+  readonly profileIds: readonly string[];
+  /** More members may follow the last one of this page. */
+  readonly more: boolean;
+}
+
+export interface SegmentMembers {
+  /** Members of a segment in profile id order, after `after` (exclusive), at most `limit`. */
+  page(input: { segmentId: string; after?: string; limit: number }): Promise<SegmentMemberPage>;
+}
+
 export interface JourneyRunnerDependencies {
   readonly store: JourneyStore;
   readonly catalog: JourneyCatalog;
   readonly facts: FactsLoader;
   readonly effects: EffectRunner;
+  /** Who a schedule trigger enters; without it a firing enters nobody (and the schedule keeps its cadence). */
+  readonly members?: SegmentMembers;
+  /**
+   * Members one schedule timer enters before it hands the rest to a continuation timer, so one invocation stays
+   * well inside its time limit. @default 2000
+   */
+  readonly scheduleBatchLimit?: number;
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -38,6 +65,8 @@ const NOTHING: StepResult = {
 
 /** Optimistic writes retried this often before the input goes back to the queue. */
 const COMMIT_ATTEMPTS = 5;
+/** Members of a segment entered side by side: each is its own profile, so they never conflict. */
+const MEMBER_CONCURRENCY = 10;
 
 /** Tracked identifies and identity changes can change a date trait, so they re-check date triggers. */
 function mayChangeTraits(event: IncomingEvent): boolean {
@@ -126,7 +155,10 @@ export class JourneyRunner {
     for (const journey of dated) await this.checkDateTriggers(journey, facts);
   }
 
-  /** A due timer: resumes a waiting enrollment, or enters a profile whose date trigger's moment came. */
+  /**
+   * A due timer: resumes a waiting enrollment, enters a profile whose date trigger's moment came, or enters the
+   * members of a schedule trigger's segment.
+   */
   async onTimer(timer: Timer): Promise<void> {
     if (timer.kind === 'step') {
       const enrollment = await this.deps.store.getEnrollment(timer.profileId, timer.journeyId);
@@ -159,9 +191,99 @@ export class JourneyRunner {
       await this.checkDateTriggers(journey, facts);
       return;
     }
-    this.log('schedule triggers enter segment members, which arrive with segments', {
-      journeyId: timer.journeyId,
+    await this.fireSchedule(timer);
+  }
+
+  /** Puts the next firing of each schedule trigger of a version (idempotent: arming twice writes the same timers). */
+  async armSchedules(version: JourneyVersion): Promise<Timer[]> {
+    return armSchedules({ store: this.deps.store, version, now: this.now() });
+  }
+
+  /**
+   * Enters one profile through the normal entry path (entry condition, re-entry rules, processed keys); `key` is the
+   * input's idempotency key, so entering again with it changes nothing.
+   */
+  async enterProfile(journey: LiveJourney, profileId: string, key: string): Promise<void> {
+    const facts = await this.deps.facts.load(profileId, { events: readsEvents(journey.latest.definition) });
+    if (!facts) return;
+    await this.step({
+      version: journey.latest,
+      profileId,
+      facts,
+      key,
+      run: (ctx, current) => enter(ctx, current, key),
     });
+  }
+
+  /**
+   * A schedule trigger fired: enters the segment's members (a bounded batch per invocation, continued by another
+   * timer), then arms the next firing. Timers of an older version or a removed trigger end their cadence here.
+   */
+  private async fireSchedule(timer: Timer): Promise<void> {
+    const fields = { journeyId: timer.journeyId, timerId: timer.timerId };
+    const firing = parseScheduleTimerId(timer.timerId);
+    if (!firing || firing.journeyId !== timer.journeyId) {
+      this.log('schedule timer with an unreadable id dropped', fields);
+      return;
+    }
+    // The head is read from the table, not the catalog's cache, so a version published a moment ago is seen.
+    const head = await this.deps.store.getHead(firing.journeyId);
+    const latest = head ? await this.deps.catalog.version(head.journeyId, head.latestVersion) : undefined;
+    const decision = decideScheduleFiring({ firing, head, latest });
+    if (decision.action === 'drop') {
+      this.log('schedule timer dropped', { ...fields, reason: decision.reason });
+      return;
+    }
+    if (!head || !latest) return;
+    if (decision.action === 'rearm') {
+      await this.armNextFire(latest, firing);
+      return;
+    }
+    const members = this.deps.members;
+    if (!members) {
+      this.log('schedule fired without a segment member reader; nobody entered', fields);
+      await this.armNextFire(latest, firing);
+      return;
+    }
+    const bound = this.deps.scheduleBatchLimit ?? 2000;
+    const journey: LiveJourney = { head, latest };
+    const key = firingKey(firing);
+    let after = firing.after;
+    let handled = 0;
+    for (;;) {
+      const page = await members.page({
+        segmentId: decision.trigger.segment,
+        ...(after === undefined ? {} : { after }),
+        limit: bound - handled,
+      });
+      for (let i = 0; i < page.profileIds.length; i += MEMBER_CONCURRENCY) {
+        await Promise.all(
+          page.profileIds
+            .slice(i, i + MEMBER_CONCURRENCY)
+            .map((profileId) => this.enterProfile(journey, profileId, key)),
+        );
+      }
+      handled += page.profileIds.length;
+      after = page.profileIds.at(-1) ?? after;
+      if (!page.more || page.profileIds.length === 0) break;
+      if (handled >= bound && after !== undefined) {
+        await this.deps.store.putTimer(continuationTimer(firing, after));
+        return;
+      }
+    }
+    await this.armNextFire(latest, firing);
+  }
+
+  /** Next firing after this one (or after now, when firings were missed: they are not caught up in a burst). */
+  private async armNextFire(version: JourneyVersion, firing: ScheduleFiring): Promise<void> {
+    const fireAt = new Date(firing.fireAt);
+    const now = this.now();
+    const timer = nextScheduleTimer({
+      version,
+      triggerIndex: firing.triggerIndex,
+      after: now > fireAt ? now : fireAt,
+    });
+    if (timer) await this.deps.store.putTimer(timer);
   }
 
   private async checkDateTriggers(journey: LiveJourney, facts: ProfileFacts): Promise<void> {

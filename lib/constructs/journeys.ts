@@ -110,7 +110,6 @@ export class Journeys extends Construct {
       },
     })
       .bindTable('PROFILE_TABLE', props.table, 'readWrite')
-      .bindQueue('JOURNEY_QUEUE_URL', this.queue, 'consume')
       .bindQueue('SEND_QUEUE_URL', props.sendQueue, 'send')
       .bindEventBus('EVENT_BUS_NAME', props.eventBus);
     props.webhooks.bindEnqueue(this.runner);
