@@ -13,6 +13,7 @@ import { startLocalStack } from '../lib/local/local-stack.ts';
 import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
+import { benchJourneyEngine } from './journeys-engine.ts';
 import { benchJourneyTimers } from './journeys-timers.ts';
 import { benchRender } from './messaging-render.ts';
 import { benchSend } from './messaging-send.ts';
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
     }
 
     results.messagingRender = await benchRender();
+    results.journeyEngine = await benchJourneyEngine();
 
     started = performance.now();
     const stack = await startLocalStack({

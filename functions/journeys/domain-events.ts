@@ -1,7 +1,8 @@
 // The journey and segment domain events (catalogue entries): timers that came due, entries, exits, emitted events.
 import * as z from 'zod';
 import { defineDomainEvent } from '../shared/events.ts';
-import { EXIT_REASONS } from './model.ts';
+import { type Enrollment, EXIT_REASONS } from './model.ts';
+import { enrollmentSchema } from './schemas.ts';
 
 export const timerSchema = z.object({
   timerId: z.string().min(1),
@@ -85,3 +86,59 @@ export const JOURNEY_EVENTS = [
   segmentEntered,
   segmentExited,
 ] as const;
+
+export interface JourneyDomainEvent {
+  readonly source: 'nurture.journeys';
+  readonly detailType: 'journey.entered' | 'journey.exited';
+  readonly detail: z.infer<typeof journeyEntered.detail> | z.infer<typeof journeyExited.detail>;
+}
+
+/** Reads the enrollment a stream image holds, or undefined for none (an INSERT's old image, a REMOVE's new one). */
+export function enrollmentFromImage(json: string | undefined): Enrollment | undefined {
+  return json === undefined ? undefined : enrollmentSchema.parse(JSON.parse(json));
+}
+
+/**
+ * The journey events one change of an enrollment item means: a new run entered, a run ended (completed, goal,
+ * holdout). A run can start and end in one change (a holdout); both events are then published, entry first.
+ */
+export function journeyEventsFor(
+  old: Enrollment | undefined,
+  next: Enrollment | undefined,
+): JourneyDomainEvent[] {
+  if (!next) return [];
+  const events: JourneyDomainEvent[] = [];
+  const base = {
+    profileId: next.profileId,
+    journeyId: next.journeyId,
+    journeyVersion: next.journeyVersion,
+    run: next.run,
+  };
+  const newRun = !old || old.run !== next.run;
+  if (newRun)
+    events.push({
+      source: 'nurture.journeys',
+      detailType: 'journey.entered',
+      detail: {
+        ...base,
+        dedupeKey: `${next.journeyId}:${next.profileId}:${next.run}:entered`,
+        at: next.enteredAt,
+        variant: next.variant,
+      },
+    });
+  if (next.status !== 'active' && (newRun || old?.status === 'active'))
+    events.push({
+      source: 'nurture.journeys',
+      detailType: 'journey.exited',
+      detail: {
+        ...base,
+        dedupeKey: `${next.journeyId}:${next.profileId}:${next.run}:exited`,
+        at: next.exitedAt ?? next.updatedAt,
+        reason: next.exitReason ?? 'completed',
+        goalId: next.goalId,
+        nodeId: next.nodeId,
+        variant: next.variant,
+      },
+    });
+  return events;
+}

@@ -1,8 +1,9 @@
-// Publishes tracking and messaging domain events from the profile store's stream (the outbox): none is lost.
+// Publishes tracking, messaging and journey domain events from the profile store's stream (the outbox): none is lost.
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { enrollmentFromImage, journeyEventsFor } from '../journeys/domain-events.ts';
 import { messageFromImage, messagingEventsFor } from '../messaging/domain-events.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
@@ -36,6 +37,14 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
         const events = messagingEventsFor(
           messageFromImage(record.dynamodb?.OldImage?.m?.S),
           messageFromImage(record.dynamodb?.NewImage?.m?.S),
+        );
+        for (const domainEvent of events) outgoing.push({ sequenceNumber, domainEvent });
+        continue;
+      }
+      if (sk.startsWith('ENROLLMENT#') && pk.startsWith('PROFILE#')) {
+        const events = journeyEventsFor(
+          enrollmentFromImage(record.dynamodb?.OldImage?.e?.S),
+          enrollmentFromImage(record.dynamodb?.NewImage?.e?.S),
         );
         for (const domainEvent of events) outgoing.push({ sequenceNumber, domainEvent });
         continue;

@@ -109,7 +109,7 @@ export class Tracking extends Construct {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.publishFailures),
-        // Only stored events and profile cores become domain events; everything else is not even invoked for.
+        // Only stored events, profile cores, messages and enrollments become domain events; everything else is not even invoked for.
         filters: [
           FilterCriteria.filter({
             eventName: FilterRule.isEqual('INSERT'),
@@ -118,6 +118,8 @@ export class Tracking extends Construct {
           FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.isEqual('PROFILE') } } } }),
           // Message status changes (functions/messaging/domain-events.ts).
           FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.isEqual('MESSAGE') } } } }),
+          // Journey entries and exits (functions/journeys/domain-events.ts).
+          FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.beginsWith('ENROLLMENT#') } } } }),
         ],
       }),
     );
