@@ -1,7 +1,6 @@
 // AWS adapters of the journey ports: profile writes through ingest, the lead item, and events on the bus.
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { JourneyRunReader } from '../messaging/sender.ts';
 import { publishEvents } from '../shared/publish.ts';
 import { enrich } from '../tracking/enrichment/index.ts';
 import type { IngestService } from '../tracking/ingest-service.ts';
@@ -10,7 +9,6 @@ import type { TrackingStore } from '../tracking/store.ts';
 import type { LeadStage } from './definition.ts';
 import type { JourneyEffectPorts, JourneyEventOut } from './effects.ts';
 import type { Timer } from './model.ts';
-import type { JourneyStore } from './store.ts';
 
 /** Profile changes made by journeys are stored under this source, apart from the customer's own sources. */
 export const JOURNEY_SOURCE = 'nurture-journeys';
@@ -126,19 +124,5 @@ export class BusStepDuePublisher {
       })),
     );
     return { failed: failed.map((i) => timers[i]).filter((t): t is Timer => t !== undefined) };
-  }
-}
-
-/**
- * The sender asks this whether a journey message may still go out. Only a run stopped by a goal drops its queued
- * messages: a run that simply reached its end (a send right before the exit node) still sends what it queued.
- */
-export class StoredJourneyRuns implements JourneyRunReader {
-  constructor(private readonly store: Pick<JourneyStore, 'getEnrollment'>) {}
-
-  async isRunActive(input: { profileId: string; journeyId: string; run: number }): Promise<boolean> {
-    const enrollment = await this.store.getEnrollment(input.profileId, input.journeyId);
-    if (enrollment === undefined || enrollment.run !== input.run) return true;
-    return !(enrollment.status === 'exited' && enrollment.exitReason === 'goal');
   }
 }

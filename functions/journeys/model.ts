@@ -25,7 +25,8 @@ export interface JourneyHead {
 export const ENROLLMENT_STATUSES = ['active', 'completed', 'exited'] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
-export const EXIT_REASONS = ['completed', 'goal', 'holdout', 'erased'] as const;
+/** `merged`: the profile was merged into another, which carries the run on. */
+export const EXIT_REASONS = ['completed', 'goal', 'holdout', 'merged', 'erased'] as const;
 export type ExitReason = (typeof EXIT_REASONS)[number];
 
 export const WAIT_KINDS = ['wait', 'waitForEvent', 'quietHours', 'frequencyCap', 'paused'] as const;

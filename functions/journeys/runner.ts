@@ -3,6 +3,7 @@ import { type JourneyCatalog, type LiveJourney, readsEvents } from './catalog.ts
 import type { JourneyDefinition, Trigger } from './definition.ts';
 import { enter, type JourneyContext, react, resume, type StepResult } from './engine.ts';
 import { dateTriggerState, matchesEvent } from './matching.ts';
+import { planMerge } from './merge.ts';
 import type { Effect, Enrollment, IncomingEvent, JourneyVersion, ProfileFacts, Timer } from './model.ts';
 import {
   armSchedules,
@@ -102,6 +103,7 @@ export class JourneyRunner {
 
   /** A domain event about a profile: goals and waits of its enrollments first, then journeys it enters. */
   async onEvent(event: IncomingEvent): Promise<void> {
+    if (event['detail-type'] === 'profile.merged') return this.onMerge(event);
     const profileId = event.detail.profileId;
     if (typeof profileId !== 'string' || profileId === '') return;
     const live = await this.deps.catalog.live();
@@ -153,6 +155,35 @@ export class JourneyRunner {
       });
     }
     for (const journey of dated) await this.checkDateTriggers(journey, facts);
+  }
+
+  /** Moves the active runs of a merged-away profile to the surviving one (see merge.ts). */
+  private async onMerge(event: IncomingEvent): Promise<void> {
+    const { fromProfileId, intoProfileId } = event.detail;
+    if (
+      typeof fromProfileId !== 'string' ||
+      typeof intoProfileId !== 'string' ||
+      fromProfileId === intoProfileId
+    )
+      return;
+    const runs = (await this.deps.store.listEnrollments(fromProfileId)).filter((e) => e.status === 'active');
+    for (const run of runs) {
+      let from: Enrollment | undefined = run;
+      for (let attempt = 1; from; attempt += 1) {
+        const into = await this.deps.store.getEnrollment(intoProfileId, from.journeyId);
+        const plan = planMerge({ from, into, intoProfileId, key: event.dedupeKey, now: this.now() });
+        if (!plan) break;
+        try {
+          // Survivor first: a crash between the two commits leaves a run on both, and the replay ends the old one.
+          if (plan.moved) await this.deps.store.commit({ ...plan.moved, scores: [] });
+          await this.deps.store.commit({ ...plan.ended, scores: [] });
+          break;
+        } catch (error) {
+          if (!(error instanceof EnrollmentConflictError) || attempt >= COMMIT_ATTEMPTS) throw error;
+          from = await this.deps.store.getEnrollment(fromProfileId, run.journeyId);
+        }
+      }
+    }
   }
 
   /**

@@ -4,8 +4,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { StoredJourneyRuns } from '../journeys/aws-adapters.ts';
-import { DynamoDbJourneyStore } from '../journeys/dynamodb-store.ts';
+import { DynamoDbJourneyRuns } from '../journeys/run-reader.ts';
 import { SesEmailGateway } from '../messaging/aws-adapters.ts';
 import { retryDelaySeconds } from '../messaging/backoff.ts';
 import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
@@ -85,9 +84,7 @@ const sender = new EmailSender({
   },
   email: new SesEmailGateway(ses, { from: env.SENDER_EMAIL, configurationSet: env.CONFIGURATION_SET }),
   rateLimit: () => bucket.acquire(),
-  journeys: new StoredJourneyRuns(
-    new DynamoDbJourneyStore({ client: dynamodb, tableName: env.PROFILE_TABLE }),
-  ),
+  journeys: new DynamoDbJourneyRuns(dynamodb, env.PROFILE_TABLE),
   settings: {
     frequencyCap:
       env.FREQUENCY_CAP_MAX > 0

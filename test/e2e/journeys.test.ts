@@ -166,4 +166,46 @@ describe('the renewal offer', () => {
     expect(node('banner')).toMatchObject({ sent: 2 });
     expect(node('await')).toMatchObject({ goal: 1, waiting: 1 });
   });
+
+  it('explains with a dry run why a customer would not enter, node by node, without sending anything', async () => {
+    const bob = await scenario.profileId(customer('Bob'));
+    const response = await scenario.admin('/admin/journeys/renewal-offer/validate', {
+      method: 'POST',
+      body: { profileId: bob },
+    });
+
+    expect(response.status).toBe(200);
+    const body = z
+      .object({ valid: z.literal(true), dryRun: z.object({ enters: z.boolean(), reason: z.string() }) })
+      .parse(await response.json());
+    expect(body.dryRun.enters).toBe(false);
+    expect(body.dryRun.reason).toMatch(/clv/);
+    expect(await scenario.mailTo(customer('Bob'))).toHaveLength(0);
+  });
+
+  it('refuses a broken journey with every problem listed, and keeps the stored version', async () => {
+    const response = await scenario.admin('/admin/journeys/renewal-offer', {
+      method: 'PUT',
+      body: {
+        name: 'Broken',
+        triggers: [{ type: 'event', match: { event: 'x' } }],
+        start: 'a',
+        nodes: { a: { type: 'wait', duration: 'P1D', next: 'missing' }, b: { type: 'exit' } },
+      },
+    });
+
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('missing');
+    const stored = z
+      .object({ version: z.number(), name: z.string() })
+      .parse(await (await scenario.admin('/admin/journeys/renewal-offer')).json());
+    expect(stored).toEqual({ version: 1, name: expect.stringContaining('renewal offer') });
+  });
+
+  it('pauses and resumes a journey', async () => {
+    const paused = await scenario.admin('/admin/journeys/renewal-offer/pause', { method: 'POST' });
+    expect(await paused.json()).toMatchObject({ status: 'paused' });
+    const resumed = await scenario.admin('/admin/journeys/renewal-offer/resume', { method: 'POST' });
+    expect(await resumed.json()).toMatchObject({ status: 'active' });
+  });
 });
