@@ -2,8 +2,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
-import { BusStepDuePublisher } from '../journeys/aws-adapters.ts';
 import { DynamoDbJourneyStore } from '../journeys/dynamodb-store.ts';
+import { BusStepDuePublisher } from '../journeys/step-due-publisher.ts';
 import { TimerSweeper } from '../journeys/sweeper.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';

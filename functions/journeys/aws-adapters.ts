@@ -8,7 +8,6 @@ import type { JsonObject, NormalizedEvent } from '../tracking/model.ts';
 import type { TrackingStore } from '../tracking/store.ts';
 import type { LeadStage } from './definition.ts';
 import type { JourneyEffectPorts, JourneyEventOut } from './effects.ts';
-import type { Timer } from './model.ts';
 
 /** Profile changes made by journeys are stored under this source, apart from the customer's own sources. */
 export const JOURNEY_SOURCE = 'nurture-journeys';
@@ -103,26 +102,5 @@ export class BusJourneyEvents implements EventsPort {
       events.map((e) => ({ source: 'nurture.journeys', detailType: e.detailType, detail: e.detail })),
     );
     if (failed.length > 0) throw new Error(`${failed.length} journey events could not be put on the bus`);
-  }
-}
-
-/** Puts `journey.step_due` for due timers; the timers that failed stay and fire on the next sweep. */
-export class BusStepDuePublisher {
-  constructor(
-    private readonly client: EventBridgeClient,
-    private readonly busName: string,
-  ) {}
-
-  async publish(timers: readonly Timer[]): Promise<{ failed: readonly Timer[] }> {
-    const failed = await publishEvents(
-      this.client,
-      this.busName,
-      timers.map((timer) => ({
-        source: 'nurture.journeys',
-        detailType: 'journey.step_due',
-        detail: { ...timer, dedupeKey: timer.timerId },
-      })),
-    );
-    return { failed: failed.map((i) => timers[i]).filter((t): t is Timer => t !== undefined) };
   }
 }
