@@ -193,8 +193,7 @@ export class JourneyRunner {
   async onTimer(timer: Timer): Promise<void> {
     if (timer.kind === 'step') {
       const enrollment = await this.deps.store.getEnrollment(timer.profileId, timer.journeyId);
-      if (!enrollment || enrollment.status !== 'active' || enrollment.waiting?.timerId !== timer.timerId)
-        return;
+      if (enrollment?.status !== 'active' || enrollment.waiting?.timerId !== timer.timerId) return;
       const version = await this.deps.catalog.version(enrollment.journeyId, enrollment.journeyVersion);
       if (!version)
         throw new Error(`journey ${timer.journeyId} version ${enrollment.journeyVersion} is missing`);
@@ -214,7 +213,7 @@ export class JourneyRunner {
     }
     if (timer.kind === 'entry') {
       const journey = (await this.deps.catalog.live()).find((j) => j.head.journeyId === timer.journeyId);
-      if (!journey || journey.head.status !== 'active') return;
+      if (journey?.head.status !== 'active') return;
       const facts = await this.deps.facts.load(timer.profileId, {
         events: readsEvents(journey.latest.definition),
       });
