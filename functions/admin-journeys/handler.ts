@@ -1,6 +1,9 @@
 // Admin API for journeys: publish versions, list, read, dry-run for a profile, pause/resume, statistics, enrollments.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
+import { BusBackfillPublisher } from '../journeys/aws-adapters.ts';
+import { backfillRequests, hasDateTriggers } from '../journeys/backfill.ts';
 import {
   JOURNEY_ID_PATTERN,
   JourneyDefinitionError,
@@ -16,7 +19,8 @@ import { HttpError, type HttpEvent, httpHandler, json } from '../shared/http.ts'
 import { parseJsonBody } from '../shared/request.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 
-const env = readEnvironment({ PROFILE_TABLE: z.string().min(1) });
+const env = readEnvironment({ PROFILE_TABLE: z.string().min(1), EVENT_BUS_NAME: z.string().min(1) });
+const backfills = new BusBackfillPublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 const dynamodb = new DynamoDBClient({});
 const store = new DynamoDbJourneyStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
 const tracking = new DynamoDbTrackingStore({
@@ -83,6 +87,8 @@ export const handler = httpHandler(async (event) => {
       const version = await store.putVersion(id, definition);
       // Older versions' schedule timers find they are no longer the latest when they fire, and stop.
       await armSchedules({ store, version, now: new Date() });
+      // Profiles stored before this version get their date-trigger timers from a background scan.
+      if (hasDateTriggers(version.definition)) await backfills.publish(backfillRequests(id, version.version));
       const head = await found(id);
       return json(version.version === 1 ? 201 : 200, journeyView(head, version));
     }

@@ -4,13 +4,14 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { BusJourneyEvents, JourneyProfileWriter } from '../journeys/aws-adapters.ts';
+import { BusBackfillPublisher, BusJourneyEvents, JourneyProfileWriter } from '../journeys/aws-adapters.ts';
 import { JourneyCatalog } from '../journeys/catalog.ts';
 import { timerSchema } from '../journeys/domain-events.ts';
 import { DynamoDbJourneyStore } from '../journeys/dynamodb-store.ts';
 import { JourneyEffects } from '../journeys/effects.ts';
 import { ProfileFactsLoader } from '../journeys/facts-store.ts';
 import type { IncomingEvent } from '../journeys/model.ts';
+import { DynamoDbProfileScanner } from '../journeys/profile-scanner.ts';
 import { JourneyRunner } from '../journeys/runner.ts';
 import { DynamoDbSegmentMembers } from '../journeys/segment-members.ts';
 import { SqsSendQueue } from '../messaging/aws-adapters.ts';
@@ -51,6 +52,8 @@ const runner = new JourneyRunner({
   catalog: new JourneyCatalog(store, { refreshMs: env.JOURNEY_REFRESH_SECONDS * 1000 }),
   facts: new ProfileFactsLoader({ client: dynamodb, tableName: env.PROFILE_TABLE, tracking }),
   members: new DynamoDbSegmentMembers({ client: dynamodb, tableName: env.PROFILE_TABLE }),
+  scanner: new DynamoDbProfileScanner(dynamodb, env.PROFILE_TABLE),
+  backfills: new BusBackfillPublisher(eventBridge, env.EVENT_BUS_NAME),
   effects: new JourneyEffects({
     messages: new MessageQueue(
       new DynamoDbMessagingStore({

@@ -6,6 +6,7 @@ import { enrich } from '../tracking/enrichment/index.ts';
 import type { IngestService } from '../tracking/ingest-service.ts';
 import type { JsonObject, NormalizedEvent } from '../tracking/model.ts';
 import type { TrackingStore } from '../tracking/store.ts';
+import type { BackfillPublisher, BackfillRequest } from './backfill.ts';
 import type { LeadStage } from './definition.ts';
 import type { JourneyEffectPorts, JourneyEventOut } from './effects.ts';
 
@@ -102,5 +103,26 @@ export class BusJourneyEvents implements EventsPort {
       events.map((e) => ({ source: 'nurture.journeys', detailType: e.detailType, detail: e.detail })),
     );
     if (failed.length > 0) throw new Error(`${failed.length} journey events could not be put on the bus`);
+  }
+}
+
+/** Requests the next page of a date-trigger backfill on the bus (the journey queue brings it back). */
+export class BusBackfillPublisher implements BackfillPublisher {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(requests: readonly BackfillRequest[]): Promise<void> {
+    const failed = await publishEvents(
+      this.client,
+      this.busName,
+      requests.map((detail) => ({
+        source: 'nurture.journeys',
+        detailType: 'journey.backfill_requested',
+        detail,
+      })),
+    );
+    if (failed.length > 0) throw new Error(`${failed.length} backfill requests could not be put on the bus`);
   }
 }

@@ -60,6 +60,24 @@ export const journeyEventEmitted = defineDomainEvent({
   }),
 });
 
+/**
+ * A page of existing profiles to check against a newly published version's date triggers (profiles imported before
+ * the journey existed). The journey function handles one page and requests the next.
+ */
+export const journeyBackfillRequested = defineDomainEvent({
+  detailType: 'journey.backfill_requested',
+  source: 'nurture.journeys',
+  detail: z.object({
+    dedupeKey: z.string(),
+    journeyId: z.string(),
+    version: z.number().int().positive(),
+    segment: z.number().int().min(0),
+    totalSegments: z.number().int().positive(),
+    /** Where the previous page ended; null for the first page. */
+    cursor: z.string().nullable(),
+  }),
+});
+
 /** Segment membership changes (segments maintain them; journeys trigger on `segment.entered`). */
 const segmentDetail = z.object({
   dedupeKey: z.string(),
@@ -83,6 +101,7 @@ export const JOURNEY_EVENTS = [
   journeyEntered,
   journeyExited,
   journeyEventEmitted,
+  journeyBackfillRequested,
   segmentEntered,
   segmentExited,
 ] as const;

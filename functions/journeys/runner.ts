@@ -1,6 +1,14 @@
 // Runs journeys for one domain event or timer: finds the enrollments it concerns, steps them, commits, then acts.
+
+import {
+  type BackfillPublisher,
+  type BackfillRequest,
+  nextRequest,
+  type ProfileScanner,
+} from './backfill.ts';
 import { type JourneyCatalog, type LiveJourney, readsEvents } from './catalog.ts';
 import type { JourneyDefinition, Trigger } from './definition.ts';
+import { journeyBackfillRequested } from './domain-events.ts';
 import { enter, type JourneyContext, react, resume, type StepResult } from './engine.ts';
 import { dateTriggerState, matchesEvent } from './matching.ts';
 import { planMerge } from './merge.ts';
@@ -49,6 +57,9 @@ export interface JourneyRunnerDependencies {
    * well inside its time limit. @default 2000
    */
   readonly scheduleBatchLimit?: number;
+  /** Existing profiles for date-trigger backfills; without it a backfill request does nothing. */
+  readonly scanner?: ProfileScanner;
+  readonly backfills?: BackfillPublisher;
   readonly now?: () => Date;
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -104,6 +115,12 @@ export class JourneyRunner {
   /** A domain event about a profile: goals and waits of its enrollments first, then journeys it enters. */
   async onEvent(event: IncomingEvent): Promise<void> {
     if (event['detail-type'] === 'profile.merged') return this.onMerge(event);
+    if (event['detail-type'] === 'journey.backfill_requested') {
+      const request = journeyBackfillRequested.detail.safeParse(event.detail);
+      if (request.success) return this.onBackfill(request.data);
+      this.log('malformed backfill request', { dedupeKey: event.dedupeKey });
+      return;
+    }
     const profileId = event.detail.profileId;
     if (typeof profileId !== 'string' || profileId === '') return;
     const live = await this.deps.catalog.live();
@@ -155,6 +172,30 @@ export class JourneyRunner {
       });
     }
     for (const journey of dated) await this.checkDateTriggers(journey, facts);
+  }
+
+  /**
+   * One page of a date-trigger backfill: every profile on it gets the entry timer (or enters) as an identify would
+   * have arranged, then the next page is requested. Entry timers and entry keys are deterministic, so a repeated page
+   * or a profile that identifies meanwhile changes nothing twice.
+   */
+  private async onBackfill(request: BackfillRequest): Promise<void> {
+    const { scanner, backfills } = this.deps;
+    if (!scanner || !backfills) return;
+    const journey = (await this.deps.catalog.live()).find((j) => j.head.journeyId === request.journeyId);
+    // A newer version started its own backfill; a paused journey takes no entries.
+    if (journey?.latest.version !== request.version || journey.head.status !== 'active') return;
+    const page = await scanner.page(request);
+    const events = readsEvents(journey.latest.definition);
+    for (let i = 0; i < page.profileIds.length; i += MEMBER_CONCURRENCY) {
+      await Promise.all(
+        page.profileIds.slice(i, i + MEMBER_CONCURRENCY).map(async (profileId) => {
+          const facts = await this.deps.facts.load(profileId, { events });
+          if (facts) await this.checkDateTriggers(journey, facts);
+        }),
+      );
+    }
+    if (page.cursor !== null) await backfills.publish([nextRequest({ ...request, cursor: page.cursor })]);
   }
 
   /** Moves the active runs of a merged-away profile to the surviving one (see merge.ts). */

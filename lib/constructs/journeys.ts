@@ -139,7 +139,10 @@ export class Journeys extends Construct {
       ...common,
       entry: 'admin-journeys',
       description: 'Admin API: journey versions, dry runs, pause/resume, statistics, enrollments',
-    }).bindTable('PROFILE_TABLE', props.table, 'readWrite');
+    })
+      .bindTable('PROFILE_TABLE', props.table, 'readWrite')
+      // Publishing a version with date triggers requests the backfill of existing profiles.
+      .bindEventBus('EVENT_BUS_NAME', props.eventBus);
     const routes: Array<[HttpMethod, string]> = [
       [HttpMethod.GET, '/admin/journeys'],
       [HttpMethod.PUT, '/admin/journeys/{id}'],

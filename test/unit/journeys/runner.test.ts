@@ -1,6 +1,12 @@
 // The journey runner over an in-memory store: who enters, what a goal, a wait or a merge does, and what a replay repeats.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import {
+  type BackfillRequest,
+  backfillRequests,
+  type ProfilePage,
+  type ProfileScanner,
+} from '../../../functions/journeys/backfill.ts';
 import { JourneyCatalog } from '../../../functions/journeys/catalog.ts';
 import {
   type JourneyDefinitionInput,
@@ -585,5 +591,77 @@ describe('profile merges', () => {
       goalId: 'bought',
     });
     expect(world.store.timers()).toEqual([]);
+  });
+});
+
+describe('date-trigger backfill of profiles stored before the journey', () => {
+  const NOW = '2025-06-01T00:00:00.000Z';
+
+  /** Two pages of one scan segment: p-1 and p-2, then p-3 (whose date trait is missing). */
+  class PagedScanner implements ProfileScanner {
+    async page(input: { segment: number; cursor: string | null }): Promise<ProfilePage> {
+      if (input.segment !== 0) return { profileIds: [], cursor: null };
+      return input.cursor === null
+        ? { profileIds: ['p-1', 'p-2'], cursor: 'after-p-2' }
+        : { profileIds: ['p-3'], cursor: null };
+    }
+  }
+
+  async function backfillWorld() {
+    const world = await setUp({ [DATED_JOURNEY]: renewalOffer }, NOW);
+    const requested: BackfillRequest[] = [];
+    const runner = new JourneyRunner({
+      store: world.store,
+      catalog: new JourneyCatalog(world.store, {
+        refreshMs: REFRESH_MS,
+        clock: () => world.clock.now.getTime(),
+      }),
+      facts: world.facts,
+      effects: world.effects,
+      now: () => world.clock.now,
+      scanner: new PagedScanner(),
+      backfills: { publish: async (requests) => void requested.push(...requests) },
+    });
+    world.facts.put(promoter());
+    world.facts.put({ ...promoter(), profileId: 'p-2' });
+    world.facts.put({ ...promoter({ traits: { subscription: {} } }), profileId: 'p-3' });
+    const request = (detail: BackfillRequest) => ({
+      source: 'nurture.journeys',
+      'detail-type': 'journey.backfill_requested',
+      detail: { ...detail },
+      dedupeKey: detail.dedupeKey,
+      time: NOW,
+    });
+    return { world, runner, requested, request };
+  }
+
+  it('gives every stored profile with the date its entry timer, page by page', async () => {
+    const { world, runner, requested, request } = await backfillWorld();
+    const [first] = backfillRequests(DATED_JOURNEY, 1);
+    if (!first) throw new Error('no backfill request');
+
+    await runner.onEvent(request(first));
+    expect(requested).toEqual([expect.objectContaining({ segment: 0, cursor: 'after-p-2' })]);
+    const next = requested[0];
+    if (!next) throw new Error('no next page');
+    await runner.onEvent(request(next));
+
+    expect(world.store.timers().map((t) => [t.profileId, t.kind])).toEqual([
+      ['p-1', 'entry'],
+      ['p-2', 'entry'],
+    ]);
+    expect(requested).toHaveLength(1);
+  });
+
+  it('does nothing for a version that is no longer the latest (the newer one runs its own backfill)', async () => {
+    const { world, runner, requested, request } = await backfillWorld();
+    const [first] = backfillRequests(DATED_JOURNEY, 1);
+    if (!first) throw new Error('no backfill request');
+    await world.store.putVersion(DATED_JOURNEY, parseJourneyDefinition(renewalOffer));
+
+    await runner.onEvent(request(first));
+
+    expect(world.store.timers()).toEqual([]);
+    expect(requested).toEqual([]);
   });
 });
