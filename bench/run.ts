@@ -13,6 +13,7 @@ import { startLocalStack } from '../lib/local/local-stack.ts';
 import { provisionTables } from '../lib/local/provision.ts';
 import { TemplateModel } from '../lib/local/template.ts';
 import { readFunctions } from '../lib/local/template-resources.ts';
+import { benchImport } from './import.ts';
 import { benchJourneyEngine } from './journeys-engine.ts';
 import { benchJourneyTimers } from './journeys-timers.ts';
 import { benchRender } from './messaging-render.ts';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
 
     results.messagingRender = await benchRender();
     results.journeyEngine = await benchJourneyEngine();
+    results.crmImport = await benchImport();
 
     started = performance.now();
     const stack = await startLocalStack({

@@ -4,26 +4,46 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { ImportConfigError, parseFieldMapping } from '../functions/imports/csv-import.ts';
-import { type ApiTarget, describeSummary, ImportFailedError, runImport } from '../lib/cli/import.ts';
+import {
+  ImportConfigError,
+  isRecordKind,
+  parseFieldMapping,
+  RECORD_KINDS,
+} from '../functions/imports/csv-import.ts';
+import {
+  type ApiTarget,
+  describeSummary,
+  IMPORT_FORMATS,
+  ImportFailedError,
+  runImport,
+} from '../lib/cli/import.ts';
 
 interface Command {
   readonly summary: string;
   run(args: readonly string[]): Promise<number>;
 }
 
-const IMPORT_HELP = `Usage: npm run nurture -- import FILE.csv [options]
+const IMPORT_HELP = `Usage: npm run nurture -- import FILE [options]
 
-Sends one identify call per CSV row to the tracking API (POST /v1/batch). Re-running a file is harmless:
-each row's messageId is derived from its content, so unchanged rows are stored once.
+Sends each row of a CSV or JSON Lines file to the tracking API (POST /v1/batch) as Segment calls. Re-running a
+file is harmless: each call's messageId is derived from its content, so unchanged rows are stored once.
 
 Options:
-  --user-id COLUMN           column holding the userId
+  --format csv|jsonl         file format (default: jsonl for .jsonl/.ndjson files, csv otherwise)
+  --kind KIND                contacts (default): one identify per row
+                             subscriptions: one identify per row, mapped traits under traits.subscription
+                             accounts: one group call per row (see --group-id), plus the member's identify
+                             with traits.company when the row names a member
+  --user-id COLUMN           column holding the contact's userId
   --email COLUMN             column holding the email (also set as traits.email)
-                             (each row needs a value in at least one of them)
+  --external-id COLUMN       column holding the source system's id (set as traits.externalIds.SOURCE)
+                             (contacts and subscriptions need a value in at least one of the three)
+  --source NAME              names the source system in externalIds (default: crm)
+  --group-id COLUMN          accounts: column holding the account id
   --map COLUMN=PATH[:TYPE]   put COLUMN at trait PATH (dots nest: subscription.endsAt); repeatable.
+                             With JSON Lines, COLUMN is a dot path into each line's object.
                              TYPE: string (default), number, integer, boolean, date, json
-  --all-columns              also send unmapped columns as string traits named after their header
+  --all-columns              CSV: also send unmapped columns as string traits named after their header
   --timestamp-column COLUMN  event time of each row (default: the time the import started)
   --api URL                  tracking API base URL (default: $NURTURE_API_URL, then .nurture/local.json)
   --write-key KEY            write key (default: $NURTURE_WRITE_KEY, then .nurture/local.json)
@@ -32,7 +52,7 @@ Options:
   --dry-run                  read, convert and report without sending
   -h, --help                 show this help
 
-Rows that cannot be imported are written to FILE.csv.errors.csv; they never stop the run.
+Rows that cannot be imported are written to FILE.errors.csv; they never stop the run.
 Exit code: 0 when every row was sent or reported, 1 when the run could not finish.`;
 
 const localStackFile = z.object({ apiUrl: z.string().optional(), writeKey: z.string().optional() });
@@ -60,8 +80,13 @@ async function importCommand(args: readonly string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
+      format: { type: 'string' },
+      kind: { type: 'string', default: 'contacts' },
       'user-id': { type: 'string' },
       email: { type: 'string' },
+      'external-id': { type: 'string' },
+      source: { type: 'string' },
+      'group-id': { type: 'string' },
       map: { type: 'string', multiple: true, default: [] },
       'all-columns': { type: 'boolean', default: false },
       'timestamp-column': { type: 'string' },
@@ -79,7 +104,16 @@ async function importCommand(args: readonly string[]): Promise<number> {
   }
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) {
-    console.error(`Name exactly one CSV file.\n\n${IMPORT_HELP}`);
+    console.error(`Name exactly one file.\n\n${IMPORT_HELP}`);
+    return 1;
+  }
+  const format = IMPORT_FORMATS.find((name) => name === values.format);
+  if (values.format !== undefined && format === undefined) {
+    console.error(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got "${values.format}".`);
+    return 1;
+  }
+  if (!isRecordKind(values.kind)) {
+    console.error(`--kind must be one of ${RECORD_KINDS.join(', ')}, got "${values.kind}".`);
     return 1;
   }
   if (!/^\d+$/.test(values.batch) || Number(values.batch) < 1) {
@@ -98,6 +132,11 @@ async function importCommand(args: readonly string[]): Promise<number> {
   }
   const summary = await runImport({
     file,
+    ...(format === undefined ? {} : { format }),
+    kind: values.kind,
+    ...(values['external-id'] === undefined ? {} : { externalIdColumn: values['external-id'] }),
+    ...(values.source === undefined ? {} : { source: values.source }),
+    ...(values['group-id'] === undefined ? {} : { groupIdColumn: values['group-id'] }),
     ...(values['user-id'] === undefined ? {} : { userIdColumn: values['user-id'] }),
     ...(values.email === undefined ? {} : { emailColumn: values.email }),
     ...(values['timestamp-column'] === undefined ? {} : { timestampColumn: values['timestamp-column'] }),
@@ -115,7 +154,13 @@ async function importCommand(args: readonly string[]): Promise<number> {
 }
 
 const COMMANDS: ReadonlyMap<string, Command> = new Map([
-  ['import', { summary: 'import contacts and their traits from a CSV file', run: importCommand }],
+  [
+    'import',
+    {
+      summary: 'import contacts, accounts or subscriptions from a CSV or JSON Lines file',
+      run: importCommand,
+    },
+  ],
 ]);
 
 function help(): string {

@@ -13,6 +13,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type StoredVersion, VersionedDocuments } from '../shared/versioned-documents.ts';
 import { type JourneyDefinition, journeyDefinitionSchema } from './definition.ts';
 import {
   type CounterChange,
@@ -51,12 +52,6 @@ export interface DynamoDbJourneyStoreOptions {
 }
 
 const keys = {
-  journey: (journeyId: string) => `JOURNEY#${journeyId}`,
-  head: (journeyId: string) => ({ pk: { S: `JOURNEY#${journeyId}` }, sk: { S: 'HEAD' } }),
-  version: (journeyId: string, version: number) => ({
-    pk: { S: `JOURNEY#${journeyId}` },
-    sk: { S: `V#${String(version).padStart(6, '0')}` },
-  }),
   /** In the profile's partition, so erasing a person finds their enrollments with everything else of theirs. */
   profile: (profileId: string) => `PROFILE#${profileId}`,
   enrollment: (profileId: string, journeyId: string) => ({
@@ -94,6 +89,15 @@ function parseHead(item: Record<string, AttributeValue>): JourneyHead {
   });
 }
 
+function toJourneyVersion(stored: StoredVersion<JourneyDefinition>): JourneyVersion {
+  return {
+    journeyId: stored.id,
+    version: stored.version,
+    definition: stored.document,
+    createdAt: stored.createdAt,
+  };
+}
+
 const compareTimers = (a: Timer, b: Timer) =>
   a.dueAt === b.dueAt ? a.timerId.localeCompare(b.timerId) : a.dueAt < b.dueAt ? -1 : 1;
 
@@ -110,12 +114,26 @@ export class DynamoDbJourneyStore implements JourneyStore {
   private readonly tableName: string;
   private readonly now: () => Date;
   private readonly onConsumed: ((units: number) => void) | undefined;
+  private readonly definitions: VersionedDocuments<JourneyDefinition, JourneyHead>;
 
   constructor(options: DynamoDbJourneyStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.now = options.now ?? (() => new Date());
     this.onConsumed = options.onConsumed;
+    this.definitions = new VersionedDocuments({
+      client: options.client,
+      tableName: options.tableName,
+      now: this.now,
+      kind: 'journey',
+      partitionPrefix: 'JOURNEY#',
+      listPartition: 'JOURNEYS',
+      idAttribute: 'journeyId',
+      schema: journeyDefinitionSchema,
+      parseHead,
+      initialHeadAttributes: () => ({ status: { S: 'active' } }),
+      maxAttempts: MAX_ATTEMPTS,
+    });
   }
 
   private get capacity() {
@@ -131,111 +149,20 @@ export class DynamoDbJourneyStore implements JourneyStore {
   // Definitions
 
   async putVersion(journeyId: string, definition: JourneyDefinition): Promise<JourneyVersion> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const head = await this.getHead(journeyId);
-      const at = this.now().toISOString();
-      const version: JourneyVersion = {
-        journeyId,
-        version: (head?.latestVersion ?? 0) + 1,
-        definition,
-        createdAt: at,
-      };
-      const headWrite: TransactWriteItem =
-        head === undefined
-          ? {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.head(journeyId),
-                  gsi1pk: { S: 'JOURNEYS' },
-                  gsi1sk: { S: journeyId },
-                  journeyId: { S: journeyId },
-                  status: { S: 'active' },
-                  latestVersion: { N: '1' },
-                  createdAt: { S: at },
-                  updatedAt: { S: at },
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            }
-          : {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.head(journeyId),
-                UpdateExpression: 'SET latestVersion = :next, updatedAt = :at',
-                ConditionExpression: 'latestVersion = :previous',
-                ExpressionAttributeValues: {
-                  ':next': { N: String(version.version) },
-                  ':previous': { N: String(head.latestVersion) },
-                  ':at': { S: at },
-                },
-              },
-            };
-      try {
-        await this.client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: {
-                    ...keys.version(journeyId, version.version),
-                    d: { S: JSON.stringify(definition) },
-                    createdAt: { S: at },
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              headWrite,
-            ],
-          }),
-        );
-        return version;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-      }
-    }
-    throw new Error(`journey ${journeyId} is being changed concurrently; try again`);
+    return toJourneyVersion(await this.definitions.put({ id: journeyId, document: definition }));
   }
 
-  async getHead(journeyId: string): Promise<JourneyHead | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: keys.head(journeyId), ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : parseHead(Item);
+  getHead(journeyId: string): Promise<JourneyHead | undefined> {
+    return this.definitions.getHead(journeyId);
   }
 
   async getVersion(journeyId: string, version: number): Promise<JourneyVersion | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: keys.version(journeyId, version) }),
-    );
-    const text = Item?.d?.S;
-    if (text === undefined) return undefined;
-    return {
-      journeyId,
-      version,
-      definition: journeyDefinitionSchema.parse(JSON.parse(text)),
-      createdAt: Item?.createdAt?.S ?? '',
-    };
+    const stored = await this.definitions.getVersion(journeyId, version);
+    return stored === undefined ? undefined : toJourneyVersion(stored);
   }
 
-  async listHeads(): Promise<JourneyHead[]> {
-    const heads: JourneyHead[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: 'JOURNEYS' } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) heads.push(parseHead(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return heads;
+  listHeads(): Promise<JourneyHead[]> {
+    return this.definitions.listHeads();
   }
 
   async setStatus(journeyId: string, status: JourneyStatus): Promise<JourneyHead> {
@@ -243,7 +170,7 @@ export class DynamoDbJourneyStore implements JourneyStore {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: keys.head(journeyId),
+          Key: this.definitions.headKey(journeyId),
           UpdateExpression: 'SET #status = :status, updatedAt = :at',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status' },

@@ -1,4 +1,4 @@
-// Runs a CSV import: streams the file through csv-parse, sends identify batches to /v1/batch with retries, reports.
+// Runs an import: streams a CSV or JSON Lines file, sends identify/group batches to /v1/batch with retries, reports.
 import { Buffer } from 'node:buffer';
 import {
   closeSync,
@@ -16,16 +16,20 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import * as z from 'zod';
 import {
+  csvFieldReader,
   ERROR_REPORT_HEADER,
   errorReportLine,
-  type IdentifyCall,
+  type FieldReader,
+  type ImportCall,
   ImportConfigError,
   type ImportPlan,
   type ImportSettings,
   planImport,
   type RowError,
-  rowToIdentify,
+  rowTimestamp,
+  rowToCalls,
 } from '../../functions/imports/csv-import.ts';
+import { jsonFieldReader, LineSplitter, parseJsonLine } from '../../functions/imports/json-lines.ts';
 import { NURTURE_VERSION } from '../../functions/shared/build-info.ts';
 
 /** Below the API's 1 MB floor for batches, with room for the envelope. */
@@ -41,8 +45,19 @@ export interface ApiTarget {
   readonly writeKey: string;
 }
 
+export const IMPORT_FORMATS = ['csv', 'jsonl'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** The format named, or else the one the file name says: `.jsonl` and `.ndjson` are JSON Lines, anything else CSV. */
+export function formatFor(file: string, format?: ImportFormat): ImportFormat {
+  if (format !== undefined) return format;
+  return /\.(jsonl|ndjson)$/i.test(file) ? 'jsonl' : 'csv';
+}
+
 export interface ImportOptions extends ImportSettings {
   readonly file: string;
+  /** @default from the file name (see formatFor) */
+  readonly format?: ImportFormat;
   /** Rows per request. @default 100 */
   readonly batchSize?: number;
   /** Parse, map and report without sending anything. */
@@ -121,7 +136,8 @@ interface PendingRow {
   readonly row: number;
   readonly line: number;
   readonly original: string;
-  readonly call: IdentifyCall;
+  /** One for a contact or subscription; a group call and the member's identify for an account. */
+  readonly calls: readonly ImportCall[];
   readonly bytes: number;
 }
 
@@ -217,6 +233,15 @@ class BatchSender {
     private readonly api: ApiTarget,
     private readonly io: Required<Omit<ImportIo, 'stderr'>>,
     private readonly report: ErrorReport,
+    private readonly envelope: {
+      readonly format: ImportFormat;
+      /**
+       * One sentAt for the whole run when the import stamps the rows itself: the API's clock-skew correction
+       * (event time = received − sentAt + timestamp) then keeps the rows in file order across requests. Left out
+       * when times come from the file, which the importing machine's clock says nothing about.
+       */
+      readonly sentAt?: string;
+    },
   ) {}
 
   private endpoint(): string {
@@ -224,11 +249,14 @@ class BatchSender {
   }
 
   /** One request, retried while the failure is temporary. Throws ImportFailedError when it is not. */
-  private async post(calls: readonly IdentifyCall[]): Promise<Delivery> {
+  private async post(calls: readonly ImportCall[]): Promise<Delivery> {
     const body = JSON.stringify({
       batch: calls,
-      context: { library: { name: 'nurture-import', version: NURTURE_VERSION }, source: 'csv' },
-      sentAt: this.io.now().toISOString(),
+      context: {
+        library: { name: 'nurture-import', version: NURTURE_VERSION },
+        source: this.envelope.format,
+      },
+      ...(this.envelope.sentAt === undefined ? {} : { sentAt: this.envelope.sentAt }),
     });
     let lastProblem = '';
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -267,15 +295,17 @@ class BatchSender {
   async send(rows: readonly PendingRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     this.batches += 1;
-    const response = await this.post(rows.map((row) => row.call));
+    // The API numbers calls, not rows: an account row's two calls both point back to it.
+    const owners = rows.flatMap((row) => row.calls.map(() => row));
+    const response = await this.post(rows.flatMap((row) => row.calls));
     if (response.status === 200) {
       const parsed = batchResponse.safeParse(safeJson(response.body));
       const errors = parsed.success ? (parsed.data.errors ?? []) : [];
-      const refused = new Set<number>();
+      const refused = new Set<PendingRow>();
       for (const { index, error } of errors) {
-        const row = rows[index];
-        if (row === undefined || refused.has(index)) continue;
-        refused.add(index);
+        const row = owners[index];
+        if (row === undefined || refused.has(row)) continue;
+        refused.add(row);
         this.reject([row], `refused by the API: ${error}`);
       }
       return rows.length - refused.size;
@@ -328,10 +358,147 @@ const rawRecord = z.object({ record: csvRow, raw: z.string() });
 /** What on_record hands on: csv-parse's record (with `raw: true`) and its place in the file. */
 const numberedRecord = z.object({ row: z.number(), line: z.number(), parsed: rawRecord });
 
+/** One row of the file as the run sees it, whatever the format: readable, or already an error report line. */
+type SourceRow =
+  | {
+      readonly readable: true;
+      readonly row: number;
+      readonly line: number;
+      readonly original: string;
+      readonly record: FieldReader;
+    }
+  | { readonly readable: false; readonly row: number; readonly error: RowError };
+
 /**
- * Imports one CSV file. Resolves with the summary once every row is sent or reported; rejects with
+ * CSV rows in file order. `onHeader` plans the import before the first row. The parser pauses while the consumer
+ * works on a row, so memory stays flat; rows csv-parse cannot read are held until the rows before them are out.
+ */
+async function* csvRows({
+  file,
+  skipRows,
+  onHeader,
+}: {
+  file: string;
+  skipRows: number;
+  onHeader: (header: string[]) => void;
+}): AsyncGenerator<SourceRow> {
+  let rowNumber = 0;
+  /** Bounded by one input chunk: the parser reports these as it reads, ahead of the rows being handled. */
+  let unreadable: RowError[] = [];
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    skip_records_with_error: true,
+    // The original text of each row, for the error report.
+    raw: true,
+    columns: (header: string[]) => {
+      onHeader(header);
+      return header;
+    },
+    // Row numbers are given here, in parse order, so skipped and good rows share one sequence.
+    on_record: (record: unknown, context) => {
+      rowNumber += 1;
+      if (rowNumber <= skipRows) return null;
+      return { row: rowNumber, line: context.lines, parsed: record };
+    },
+    on_skip: (error, raw) => {
+      rowNumber += 1;
+      if (rowNumber <= skipRows) return undefined;
+      unreadable.push({
+        row: rowNumber,
+        line: typeof error?.lines === 'number' ? error.lines : 0,
+        column: '',
+        reason: error?.message ?? 'unreadable row',
+        original: raw ?? '',
+      });
+      return undefined;
+    },
+  });
+  const source = createReadStream(file);
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
+  const due = function* (before: number): Generator<SourceRow> {
+    const ready = unreadable.filter((error) => error.row < before);
+    if (ready.length === 0) return;
+    unreadable = unreadable.filter((error) => error.row >= before);
+    for (const error of ready) yield { readable: false, row: error.row, error };
+  };
+  try {
+    for await (const item of parser) {
+      const { row, line, parsed } = numberedRecord.parse(item);
+      yield* due(row);
+      yield { readable: true, row, line, original: parsed.raw, record: csvFieldReader(parsed.record) };
+    }
+    yield* due(Number.POSITIVE_INFINITY);
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+}
+
+/** Longer originals are cut in the error report: the reason is what the operator needs, not a megabyte of JSON. */
+const MAX_REPORTED_LINE_CHARS = 2000;
+
+/** JSON Lines rows in file order; blank lines are not rows. A line that is not a JSON object is reported. */
+async function* jsonLinesRows({
+  file,
+  skipRows,
+}: {
+  file: string;
+  skipRows: number;
+}): AsyncGenerator<SourceRow> {
+  const splitter = new LineSplitter();
+  let rowNumber = 0;
+  const source = createReadStream(file, { encoding: 'utf8' });
+  const toRow = (text: string, line: number, tooLong: boolean): SourceRow | undefined => {
+    // A byte order mark is how some Windows tools start a UTF-8 file; it is not part of the first record.
+    const clean = line === 1 ? text.replace(/^\uFEFF/, '') : text;
+    if (clean.trim() === '') return undefined;
+    rowNumber += 1;
+    if (rowNumber <= skipRows) return undefined;
+    const original =
+      clean.length > MAX_REPORTED_LINE_CHARS ? `${clean.slice(0, MAX_REPORTED_LINE_CHARS)}…` : clean;
+    const outcome = parseJsonLine({ text: clean, line, tooLong });
+    if (!outcome.ok) {
+      return {
+        readable: false,
+        row: rowNumber,
+        error: { row: rowNumber, line, column: '', reason: outcome.reason, original },
+      };
+    }
+    return { readable: true, row: rowNumber, line, original, record: jsonFieldReader(outcome.record) };
+  };
+  try {
+    for await (const chunk of source) {
+      for (const { text, line, tooLong } of splitter.push(String(chunk))) {
+        const row = toRow(text, line, tooLong);
+        if (row !== undefined) yield row;
+      }
+    }
+    for (const { text, line, tooLong } of splitter.end()) {
+      const row = toRow(text, line, tooLong);
+      if (row !== undefined) yield row;
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+/** An upper bound on the rows of a file (its newlines, plus one), read in a quick streaming pass. */
+async function countLines(file: string): Promise<number> {
+  let lines = 1;
+  for await (const chunk of createReadStream(file)) {
+    if (!Buffer.isBuffer(chunk)) continue;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+  }
+  return lines;
+}
+
+/**
+ * Imports one CSV or JSON Lines file. Resolves with the summary once every row is sent or reported; rejects with
  * ImportFailedError (carrying the summary so far) when the run cannot go on. Memory stays flat: the file is
- * streamed and the parser waits while a batch is in flight.
+ * streamed and reading waits while a batch is in flight.
  */
 export async function runImport(options: ImportOptions, io: ImportIo = {}): Promise<ImportSummary> {
   const clock = io.now ?? (() => new Date());
@@ -345,12 +512,23 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
   if (!dryRun && options.api === undefined) {
     throw new ImportFailedError('No API to send to: pass --api and --write-key (or run npm start first).');
   }
+  const format = formatFor(options.file, options.format);
 
   let stats: ReturnType<typeof statSync>;
   try {
     stats = statSync(options.file);
   } catch {
     throw new ImportFailedError(`Cannot read ${options.file}.`);
+  }
+  // JSON Lines have no header: the plan is checked, and config mistakes refused, before anything is read.
+  let plan: ImportPlan | undefined;
+  if (format === 'jsonl') {
+    try {
+      plan = planImport({ header: undefined, settings: options });
+    } catch (error) {
+      if (error instanceof ImportConfigError) throw new ImportFailedError(error.message);
+      throw error;
+    }
   }
   const statePath = statePathFor(options.file);
   const identity = { fileSize: stats.size, mtime: stats.mtimeMs };
@@ -363,6 +541,8 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
       stderr.write('The file changed since the interrupted run: importing it from the start.\n');
     }
   }
+  const stampsRows = options.timestampColumn === undefined;
+  const rowsAtMost = stampsRows ? await countLines(options.file) : 0;
 
   const report = new ErrorReport(errorReportPathFor(options.file), skipRows > 0);
   const sender =
@@ -377,15 +557,14 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
             now: clock,
           },
           report,
+          { format, ...(stampsRows ? { sentAt: startedAt.toISOString() } : {}) },
         );
   const progress = new Progress(stderr, startedAt.getTime(), () => clock().getTime());
 
-  let plan: ImportPlan | undefined;
-  let rowNumber = 0;
+  let lastRow = skipRows;
   let rowsRead = 0;
   let rowsSent = 0;
   let batches = 0;
-  const runStartedAt = startedAt.toISOString();
 
   const summary = (): ImportSummary => {
     const durationMs = clock().getTime() - startedAt.getTime();
@@ -400,54 +579,6 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
       ...(report.count > 0 ? { errorReportPath: report.path } : {}),
     };
   };
-
-  /** Rows csv-parse could not read, held until the rows before them are handled. Bounded by one input chunk. */
-  let unreadable: RowError[] = [];
-  const reportUnreadable = (before: number): void => {
-    const due = unreadable.filter((error) => error.row < before);
-    if (due.length === 0) return;
-    unreadable = unreadable.filter((error) => error.row >= before);
-    for (const error of due) {
-      rowsRead += 1;
-      progress.rowRead(rowsRead);
-      report.add([error]);
-    }
-  };
-
-  const parser = parse({
-    bom: true,
-    skip_empty_lines: true,
-    relax_column_count: false,
-    skip_records_with_error: true,
-    // The original text of each row, for the error report.
-    raw: true,
-    columns: (header: string[]) => {
-      plan = planImport({ header, settings: options });
-      return header;
-    },
-    // Row numbers are given here, in parse order, so skipped and good rows share one sequence.
-    on_record: (record: unknown, context) => {
-      rowNumber += 1;
-      if (rowNumber <= skipRows) return null;
-      return { row: rowNumber, line: context.lines, parsed: record };
-    },
-    on_skip: (error, raw) => {
-      rowNumber += 1;
-      if (rowNumber <= skipRows) return undefined;
-      // The parser runs ahead of the rows being sent; queued here, the report keeps file order.
-      unreadable.push({
-        row: rowNumber,
-        line: typeof error?.lines === 'number' ? error.lines : 0,
-        column: '',
-        reason: error?.message ?? 'unreadable row',
-        original: raw ?? '',
-      });
-      return undefined;
-    },
-  });
-  const source = createReadStream(options.file);
-  source.on('error', (error) => parser.destroy(error));
-  source.pipe(parser);
 
   let pending: PendingRow[] = [];
   let pendingBytes = 0;
@@ -465,24 +596,42 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
     writeState(statePath, { rowsDone, ...identity });
   };
 
+  const rows =
+    format === 'jsonl'
+      ? jsonLinesRows({ file: options.file, skipRows })
+      : csvRows({
+          file: options.file,
+          skipRows,
+          onHeader: (header) => {
+            plan = planImport({ header, settings: options });
+          },
+        });
   try {
     try {
-      for await (const item of parser) {
-        const { row, line, parsed } = numberedRecord.parse(item);
-        const { record: values, raw: original } = parsed;
-        reportUnreadable(row);
+      for await (const source of rows) {
+        lastRow = source.row;
         rowsRead += 1;
         progress.rowRead(rowsRead);
+        if (!source.readable) {
+          report.add([source.error]);
+          continue;
+        }
+        const { row, line, original, record } = source;
         if (plan === undefined) throw new ImportFailedError('The file has no header row.');
-        const outcome = rowToIdentify({ plan, row: values, runStartedAt });
+        const defaultTimestamp = stampsRows
+          ? rowTimestamp({ runStartedAt: startedAt, row, rowsAtMost })
+          : startedAt.toISOString();
+        const outcome = rowToCalls({ plan, record, defaultTimestamp });
         if (!outcome.ok) {
           report.add(outcome.problems.map((problem) => ({ row, line, original, ...problem })));
           continue;
         }
         const last = pending.at(-1);
-        if (last !== undefined && pendingBytes + outcome.bytes + 1 > MAX_REQUEST_BYTES) await flush(last.row);
-        pending.push({ row, line, original, call: outcome.call, bytes: outcome.bytes });
-        pendingBytes += outcome.bytes + 1;
+        if (last !== undefined && pendingBytes + outcome.bytes + outcome.calls.length > MAX_REQUEST_BYTES) {
+          await flush(last.row);
+        }
+        pending.push({ row, line, original, calls: outcome.calls, bytes: outcome.bytes });
+        pendingBytes += outcome.bytes + outcome.calls.length;
         if (pending.length >= batchSize) await flush(row);
       }
     } catch (error) {
@@ -492,14 +641,12 @@ export async function runImport(options: ImportOptions, io: ImportIo = {}): Prom
       throw new ImportFailedError(`Reading ${options.file} failed: ${message}`);
     }
     if (plan === undefined) throw new ImportFailedError(`${options.file} is empty: it needs a header row.`);
-    reportUnreadable(Number.POSITIVE_INFINITY);
-    await flush(rowNumber);
+    await flush(lastRow);
     // A finished import leaves nothing to resume.
     if (!dryRun) rmSync(statePath, { force: true });
     return summary();
   } catch (error) {
-    source.destroy();
-    parser.destroy();
+    await rows.return(undefined);
     const failure =
       error instanceof ImportFailedError
         ? error

@@ -4,12 +4,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   convertCell,
+  csvFieldReader,
   errorReportLine,
+  type FieldReader,
   ImportConfigError,
   type ImportPlan,
+  type ImportSettings,
   parseFieldMapping,
   planImport,
-  rowToIdentify,
+  rowTimestamp,
+  rowToCalls,
   toIsoDate,
 } from '../../../functions/imports/csv-import.ts';
 
@@ -29,8 +33,8 @@ const CRM_PLAN: ImportPlan = planImport({
   },
 });
 
-function crmRow(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
+function crmRow(overrides: Record<string, string> = {}): FieldReader {
+  return csvFieldReader({
     customer_id: 'c-1',
     email: 'ada@example.com',
     clv: '1250.5',
@@ -38,7 +42,7 @@ function crmRow(overrides: Record<string, string> = {}): Record<string, string> 
     plan: 'pro',
     notes: 'VIP',
     ...overrides,
-  };
+  });
 }
 
 describe('--map specifications', () => {
@@ -203,9 +207,9 @@ describe('import plans', () => {
 
 describe('rows as identify calls', () => {
   it('builds nested, typed traits with the email among them', () => {
-    const outcome = rowToIdentify({ plan: CRM_PLAN, row: crmRow(), runStartedAt: RUN });
+    const outcome = rowToCalls({ plan: CRM_PLAN, record: crmRow(), defaultTimestamp: RUN });
 
-    expect(outcome.ok && outcome.call).toMatchObject({
+    expect(outcome.ok && outcome.calls[0]).toMatchObject({
       type: 'identify',
       userId: 'c-1',
       timestamp: RUN,
@@ -218,54 +222,62 @@ describe('rows as identify calls', () => {
   });
 
   it('ignores columns that are not mapped', () => {
-    const outcome = rowToIdentify({ plan: CRM_PLAN, row: crmRow(), runStartedAt: RUN });
+    const outcome = rowToCalls({ plan: CRM_PLAN, record: crmRow(), defaultTimestamp: RUN });
 
-    expect(outcome.ok && outcome.call.traits).not.toHaveProperty('notes');
+    expect(outcome.ok && outcome.calls[0]?.traits).not.toHaveProperty('notes');
   });
 
   it('trims the userId', () => {
-    const outcome = rowToIdentify({
+    const outcome = rowToCalls({
       plan: CRM_PLAN,
-      row: crmRow({ customer_id: '  c-9 ' }),
-      runStartedAt: RUN,
+      record: crmRow({ customer_id: '  c-9 ' }),
+      defaultTimestamp: RUN,
     });
 
-    expect(outcome.ok && outcome.call.userId).toBe('c-9');
+    expect(outcome.ok && outcome.calls[0]?.userId).toBe('c-9');
   });
 
   it('leaves empty cells out so a blank never erases a known trait', () => {
-    const outcome = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ clv: '', plan: ' ' }), runStartedAt: RUN });
+    const outcome = rowToCalls({
+      plan: CRM_PLAN,
+      record: crmRow({ clv: '', plan: ' ' }),
+      defaultTimestamp: RUN,
+    });
 
-    expect(outcome.ok && outcome.call.traits).toEqual({
+    expect(outcome.ok && outcome.calls[0]?.traits).toEqual({
       email: 'ada@example.com',
       subscription: { endsAt: '2027-02-01T00:00:00.000Z' },
     });
   });
 
   it('files a row with only an email under an anonymousId that does not reveal the address', () => {
-    const outcome = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ customer_id: '' }), runStartedAt: RUN });
+    const outcome = rowToCalls({
+      plan: CRM_PLAN,
+      record: crmRow({ customer_id: '' }),
+      defaultTimestamp: RUN,
+    });
 
-    expect(outcome.ok && outcome.call.userId).toBeUndefined();
-    expect(outcome.ok && outcome.call.anonymousId).toMatch(/^email-[0-9a-f]{32}$/);
-    expect(outcome.ok && outcome.call.anonymousId).not.toContain('ada');
+    expect(outcome.ok && outcome.calls[0]?.userId).toBeUndefined();
+    expect(outcome.ok && outcome.calls[0]?.anonymousId).toMatch(/^email-[0-9a-f]{32}$/);
+    expect(outcome.ok && outcome.calls[0]?.anonymousId).not.toContain('ada');
   });
 
   it('gives the same anonymousId to an email whatever its letter case', () => {
-    const lower = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ customer_id: '' }), runStartedAt: RUN });
-    const upper = rowToIdentify({
+    const lower = rowToCalls({ plan: CRM_PLAN, record: crmRow({ customer_id: '' }), defaultTimestamp: RUN });
+    const upper = rowToCalls({
       plan: CRM_PLAN,
-      row: crmRow({ customer_id: '', email: 'Ada@Example.com' }),
-      runStartedAt: RUN,
+      record: crmRow({ customer_id: '', email: 'Ada@Example.com' }),
+      defaultTimestamp: RUN,
     });
 
-    expect(lower.ok && lower.call.anonymousId).toBe(upper.ok && upper.call.anonymousId);
+    expect(lower.ok && lower.calls[0]?.anonymousId).toBe(upper.ok && upper.calls[0]?.anonymousId);
   });
 
   it('reports a row with neither userId nor email', () => {
-    const outcome = rowToIdentify({
+    const outcome = rowToCalls({
       plan: CRM_PLAN,
-      row: crmRow({ customer_id: '', email: '' }),
-      runStartedAt: RUN,
+      record: crmRow({ customer_id: '', email: '' }),
+      defaultTimestamp: RUN,
     });
 
     expect(outcome).toEqual({
@@ -275,10 +287,10 @@ describe('rows as identify calls', () => {
   });
 
   it('reports every bad cell of a row at once', () => {
-    const outcome = rowToIdentify({
+    const outcome = rowToCalls({
       plan: CRM_PLAN,
-      row: crmRow({ email: 'not-an-address', clv: 'lots', subscription_ends: 'soon' }),
-      runStartedAt: RUN,
+      record: crmRow({ email: 'not-an-address', clv: 'lots', subscription_ends: 'soon' }),
+      defaultTimestamp: RUN,
     });
 
     expect(outcome.ok ? [] : outcome.problems.map((p) => p.column)).toEqual([
@@ -294,7 +306,11 @@ describe('rows as identify calls', () => {
       settings: { userIdColumn: 'id', mappings: [parseFieldMapping('bio=bio')], allColumns: false },
     });
 
-    const outcome = rowToIdentify({ plan, row: { id: 'c-1', bio: 'x'.repeat(40_000) }, runStartedAt: RUN });
+    const outcome = rowToCalls({
+      plan,
+      record: csvFieldReader({ id: 'c-1', bio: 'x'.repeat(40_000) }),
+      defaultTimestamp: RUN,
+    });
 
     expect(outcome.ok ? '' : outcome.problems[0]?.reason).toMatch(/above the API's 32768/);
   });
@@ -305,10 +321,18 @@ describe('rows as identify calls', () => {
       settings: { userIdColumn: 'id', timestampColumn: 'updated', mappings: [], allColumns: false },
     });
 
-    const good = rowToIdentify({ plan, row: { id: 'c-1', updated: '2026-01-05' }, runStartedAt: RUN });
-    const bad = rowToIdentify({ plan, row: { id: 'c-1', updated: 'yesterday' }, runStartedAt: RUN });
+    const good = rowToCalls({
+      plan,
+      record: csvFieldReader({ id: 'c-1', updated: '2026-01-05' }),
+      defaultTimestamp: RUN,
+    });
+    const bad = rowToCalls({
+      plan,
+      record: csvFieldReader({ id: 'c-1', updated: 'yesterday' }),
+      defaultTimestamp: RUN,
+    });
 
-    expect(good.ok && good.call.timestamp).toBe('2026-01-05T00:00:00.000Z');
+    expect(good.ok && good.calls[0]?.timestamp).toBe('2026-01-05T00:00:00.000Z');
     expect(bad.ok).toBe(false);
   });
 });
@@ -320,10 +344,10 @@ describe('message ids', () => {
     fc.assert(
       fc.property(cells, cells, fc.date({ noInvalidDate: true }), (id, plan, otherRun) => {
         const row = crmRow({ customer_id: id, plan });
-        const first = rowToIdentify({ plan: CRM_PLAN, row, runStartedAt: RUN });
-        const again = rowToIdentify({ plan: CRM_PLAN, row, runStartedAt: otherRun.toISOString() });
+        const first = rowToCalls({ plan: CRM_PLAN, record: row, defaultTimestamp: RUN });
+        const again = rowToCalls({ plan: CRM_PLAN, record: row, defaultTimestamp: otherRun.toISOString() });
 
-        expect(first.ok && first.call.messageId).toBe(again.ok && again.call.messageId);
+        expect(first.ok && first.calls[0]?.messageId).toBe(again.ok && again.calls[0]?.messageId);
       }),
     );
   });
@@ -332,25 +356,29 @@ describe('message ids', () => {
     fc.assert(
       fc.property(cells, cells, (plan, otherPlan) => {
         fc.pre(plan !== otherPlan);
-        const before = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ plan }), runStartedAt: RUN });
-        const after = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ plan: otherPlan }), runStartedAt: RUN });
+        const before = rowToCalls({ plan: CRM_PLAN, record: crmRow({ plan }), defaultTimestamp: RUN });
+        const after = rowToCalls({
+          plan: CRM_PLAN,
+          record: crmRow({ plan: otherPlan }),
+          defaultTimestamp: RUN,
+        });
 
-        expect(before.ok && before.call.messageId).not.toBe(after.ok && after.call.messageId);
+        expect(before.ok && before.calls[0]?.messageId).not.toBe(after.ok && after.calls[0]?.messageId);
       }),
     );
   });
 
   it('do not change when only an unmapped column changes', () => {
-    const before = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ notes: 'a' }), runStartedAt: RUN });
-    const after = rowToIdentify({ plan: CRM_PLAN, row: crmRow({ notes: 'b' }), runStartedAt: RUN });
+    const before = rowToCalls({ plan: CRM_PLAN, record: crmRow({ notes: 'a' }), defaultTimestamp: RUN });
+    const after = rowToCalls({ plan: CRM_PLAN, record: crmRow({ notes: 'b' }), defaultTimestamp: RUN });
 
-    expect(before.ok && before.call.messageId).toBe(after.ok && after.call.messageId);
+    expect(before.ok && before.calls[0]?.messageId).toBe(after.ok && after.calls[0]?.messageId);
   });
 
   it('fit the tracking API id limits', () => {
-    const outcome = rowToIdentify({ plan: CRM_PLAN, row: crmRow(), runStartedAt: RUN });
+    const outcome = rowToCalls({ plan: CRM_PLAN, record: crmRow(), defaultTimestamp: RUN });
 
-    expect(outcome.ok && outcome.call.messageId).toMatch(/^import-[0-9a-f]{32}$/);
+    expect(outcome.ok && outcome.calls[0]?.messageId).toMatch(/^import-[0-9a-f]{32}$/);
   });
 });
 
@@ -364,6 +392,115 @@ describe('the error report', () => {
         const [fields] = parse(line, { relax_column_count: false });
 
         expect(fields).toEqual(['7', '9', column, reason, cleanOriginal]);
+      }),
+    );
+  });
+});
+
+describe('record kinds and dedupe keys', () => {
+  const plan = (
+    settings: Partial<ImportSettings>,
+    header: string[] | undefined = ['id', 'mail', 'ext', 'acc', 'name', 'plan'],
+  ) => planImport({ header, settings: { mappings: [], allColumns: false, ...settings } });
+
+  it('files a contact without userId under its external id, kept as externalIds.<source>', () => {
+    const outcome = rowToCalls({
+      plan: plan({ userIdColumn: 'id', emailColumn: 'mail', externalIdColumn: 'ext', source: 'hubspot' }),
+      record: csvFieldReader({ id: '', mail: 'ada@example.com', ext: 'H-1' }),
+      defaultTimestamp: RUN,
+    });
+
+    expect(outcome.ok && outcome.calls).toEqual([
+      expect.objectContaining({
+        anonymousId: expect.stringMatching(/^ext-[0-9a-f]{32}$/),
+        traits: { email: 'ada@example.com', externalIds: { hubspot: 'H-1' } },
+      }),
+    ]);
+  });
+
+  it('gives the same external id from two sources two different keys', () => {
+    const keyFor = (source: string) => {
+      const outcome = rowToCalls({
+        plan: plan({ externalIdColumn: 'ext', source }),
+        record: csvFieldReader({ ext: '42' }),
+        defaultTimestamp: RUN,
+      });
+      return outcome.ok ? outcome.calls[0]?.anonymousId : undefined;
+    };
+
+    expect(keyFor('hubspot')).not.toBe(keyFor('salesforce'));
+  });
+
+  it('puts subscription mappings under the subscription trait unless they are there already', () => {
+    const subscriptions = plan({
+      kind: 'subscriptions',
+      userIdColumn: 'id',
+      mappings: [parseFieldMapping('plan=plan'), parseFieldMapping('name=subscription.name')],
+    });
+
+    expect(subscriptions.fields.map((field) => field.path.join('.'))).toEqual([
+      'subscription.plan',
+      'subscription.name',
+    ]);
+  });
+
+  it('sends an account with no member under a stand-in id derived from the account', () => {
+    const outcome = rowToCalls({
+      plan: plan({
+        kind: 'accounts',
+        groupIdColumn: 'acc',
+        emailColumn: 'mail',
+        mappings: [parseFieldMapping('name=name')],
+      }),
+      record: csvFieldReader({ acc: 'acc-1', mail: '', name: 'Acme' }),
+      defaultTimestamp: RUN,
+    });
+
+    expect(outcome.ok && outcome.calls).toEqual([
+      expect.objectContaining({
+        type: 'group',
+        groupId: 'acc-1',
+        anonymousId: expect.stringMatching(/^account-/),
+        traits: { name: 'Acme' },
+      }),
+    ]);
+  });
+
+  it('reports an account row without an account id', () => {
+    const outcome = rowToCalls({
+      plan: plan({ kind: 'accounts', groupIdColumn: 'acc' }),
+      record: csvFieldReader({ acc: ' ' }),
+      defaultTimestamp: RUN,
+    });
+
+    expect(outcome.ok ? [] : outcome.problems.map((p) => p.column)).toEqual(['acc']);
+  });
+
+  it('refuses an accounts import without --group-id, and --group-id on contacts', () => {
+    expect(() => plan({ kind: 'accounts', emailColumn: 'mail' })).toThrow(/--group-id COLUMN/);
+    expect(() => plan({ groupIdColumn: 'acc', userIdColumn: 'id' })).toThrow(/for --kind accounts/);
+  });
+
+  it('refuses a source name that could not be a plain trait key', () => {
+    expect(() => plan({ userIdColumn: 'id', source: '__proto__.x' })).toThrow(/--source/);
+  });
+
+  it('refuses --all-columns for a file without a header', () => {
+    expect(() =>
+      planImport({ header: undefined, settings: { userIdColumn: 'id', mappings: [], allColumns: true } }),
+    ).toThrow(/--all-columns needs a CSV header/);
+  });
+});
+
+describe('row timestamps stamped by the run', () => {
+  it('increase with the row and never pass the start of the run', () => {
+    fc.assert(
+      fc.property(fc.nat(100_000), fc.nat(100_000), (a, b) => {
+        fc.pre(a < b);
+        const at = (row: number) => rowTimestamp({ runStartedAt: new Date(RUN), row, rowsAtMost: 100_001 });
+
+        expect(at(a) < at(b)).toBe(true);
+        expect(at(b) <= RUN).toBe(true);
       }),
     );
   });

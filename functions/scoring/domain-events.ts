@@ -1,0 +1,150 @@
+// The scoring and lifecycle domain events (catalogue entries): score and stage changes, and the MQL hand-off to sales.
+import * as z from 'zod';
+import { LEAD_STAGES } from '../journeys/definition.ts';
+import { defineDomainEvent } from '../shared/events.ts';
+import { type ScoreExplanation, type Scores, scoreExplanationSchema } from './score.ts';
+
+const SOURCE = 'nurture.scoring';
+
+const scoresSchema = z.object({ behaviour: z.number(), fit: z.number(), combined: z.number() });
+
+export const leadStageChanged = defineDomainEvent({
+  detailType: 'lead.stage_changed',
+  source: SOURCE,
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    from: z.enum(LEAD_STAGES).nullable(),
+    to: z.enum(LEAD_STAGES),
+    at: z.string(),
+    reason: z.string(),
+    by: z.string(),
+    trigger: z.enum(['threshold', 'event', 'manual']),
+  }),
+});
+
+export const leadScoreChanged = defineDomainEvent({
+  detailType: 'lead.score_changed',
+  source: SOURCE,
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    /** The configured score names, so consumers can write `score_<name>` without reading the rules. */
+    names: z.object({ behaviour: z.string(), fit: z.string(), combined: z.string() }),
+    previous: scoresSchema,
+    scores: scoresSchema,
+    rulesVersion: z.int(),
+    at: z.string(),
+  }),
+});
+
+/** What sales needs to call someone back: who, where they came from, and why they qualified. */
+export const profileSummarySchema = z.object({
+  profileId: z.string(),
+  userId: z.string().nullable(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  company: z.string().nullable(),
+  title: z.string().nullable(),
+  firstTouch: z.object({ channel: z.string(), campaign: z.string().nullable() }).nullable(),
+  lastTouch: z.object({ channel: z.string(), campaign: z.string().nullable() }).nullable(),
+});
+export type ProfileSummary = z.infer<typeof profileSummarySchema>;
+
+/** The MQL hand-off: sent once per qualification (its dedupe key is the stage change's). */
+export const leadQualified = defineDomainEvent({
+  detailType: 'lead.qualified',
+  source: SOURCE,
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    at: z.string(),
+    profile: profileSummarySchema,
+    explanation: scoreExplanationSchema,
+  }),
+});
+
+export const SCORING_EVENTS = [leadStageChanged, leadScoreChanged, leadQualified] as const;
+
+export interface LeadStageChanged {
+  readonly source: typeof SOURCE;
+  readonly detailType: 'lead.stage_changed';
+  readonly detail: z.infer<typeof leadStageChanged.detail>;
+}
+
+export interface LeadScoreChanged {
+  readonly source: typeof SOURCE;
+  readonly detailType: 'lead.score_changed';
+  readonly detail: z.infer<typeof leadScoreChanged.detail>;
+}
+
+export interface LeadQualified {
+  readonly source: typeof SOURCE;
+  readonly detailType: 'lead.qualified';
+  readonly detail: z.infer<typeof leadQualified.detail>;
+}
+
+/**
+ * `lead.score_changed` when any score differs, else null. Keyed by the cause (the event or recompute that changed
+ * it), so a retried cause publishes the same event, which consumers drop.
+ */
+export function scoreChangedEvent({
+  profileId,
+  previous,
+  explanation,
+  cause,
+}: {
+  profileId: string;
+  previous: Scores;
+  /** Explains the new scores; carries their names, values, time and rules version. */
+  explanation: ScoreExplanation;
+  cause: string;
+}): LeadScoreChanged | null {
+  const { scores } = explanation;
+  if (
+    previous.behaviour === scores.behaviour &&
+    previous.fit === scores.fit &&
+    previous.combined === scores.combined
+  )
+    return null;
+  return {
+    source: SOURCE,
+    detailType: 'lead.score_changed',
+    detail: {
+      dedupeKey: `${profileId}:score:${cause}`,
+      profileId,
+      names: explanation.names,
+      previous,
+      scores,
+      rulesVersion: explanation.rulesVersion,
+      at: explanation.at,
+    },
+  };
+}
+
+/**
+ * `lead.qualified` for a stage change into MQL, else null. Keyed by the stage change, so a profile that is recycled
+ * and qualifies again is handed off again, but a retry is not.
+ */
+export function qualifiedEventFor({
+  change,
+  profile,
+  explanation,
+}: {
+  change: LeadStageChanged;
+  profile: ProfileSummary;
+  explanation: ScoreExplanation;
+}): LeadQualified | null {
+  if (change.detail.to !== 'mql') return null;
+  return {
+    source: SOURCE,
+    detailType: 'lead.qualified',
+    detail: {
+      dedupeKey: `${change.detail.dedupeKey}:qualified`,
+      profileId: change.detail.profileId,
+      at: change.detail.at,
+      profile,
+      explanation,
+    },
+  };
+}
