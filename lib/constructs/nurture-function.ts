@@ -1,13 +1,13 @@
 // The one Lambda function shape every Nurture function uses, and bind helpers that grant and configure in one call.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -41,6 +41,67 @@ export interface NurtureFunctionProps {
    * @default none: everything, the AWS SDK included, is bundled
    */
   readonly unusedModules?: readonly string[];
+  /**
+   * Folders, relative to the repository root, whose files are copied into `data/` beside the bundle, for code that
+   * reads shipped data at cold start (`new URL('./data/', import.meta.url)`) instead of bundling megabytes into the
+   * JavaScript. Their contents are merged, so two folders must not hold a file of the same name.
+   * @default none
+   */
+  readonly dataDirectories?: readonly string[];
+}
+
+/** Files under a folder, as paths relative to it. */
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, encoding: 'utf8' }).filter((path) =>
+    statSync(join(directory, path)).isFile(),
+  );
+}
+
+/** Data folders as POSIX paths under the repository root; throws on anything the copy hook could get wrong. */
+function checkedDataDirectories(id: string, directories: readonly string[]): string[] {
+  const owners = new Map<string, string>();
+  return directories.map((directory) => {
+    const absolute = resolve(PROJECT_ROOT, directory);
+    const inside = relative(PROJECT_ROOT, absolute);
+    if (isAbsolute(directory) || inside === '' || inside === '..' || inside.startsWith(`..${sep}`)) {
+      throw new Error(
+        `NurtureFunction ${id}: data directory "${directory}" must be a folder inside the repository`,
+      );
+    }
+    if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
+      throw new Error(`NurtureFunction ${id}: data directory "${directory}" does not exist`);
+    }
+    // The path is spliced into a shell command in double quotes; these characters would change its meaning.
+    if (/["$`%!\\]/.test(inside.split(sep).join('/'))) {
+      throw new Error(
+        `NurtureFunction ${id}: data directory "${directory}" has characters a shell would expand`,
+      );
+    }
+    for (const file of filesUnder(absolute)) {
+      const owner = owners.get(file);
+      if (owner !== undefined) {
+        throw new Error(
+          `NurtureFunction ${id}: data/${file} would come from both "${owner}" and "${directory}"`,
+        );
+      }
+      owners.set(file, directory);
+    }
+    return inside.split(sep).join('/');
+  });
+}
+
+/**
+ * Copies the data folders into `<bundle>/data/` after esbuild ran. Node rather than `cp -r`: the same command then
+ * runs in bash (Linux, macOS, the Docker bundling image) and in cmd (Windows), which is what the hooks are run by.
+ */
+function copyDataHooks(directories: readonly string[]): ICommandHooks {
+  const copy = "require('node:fs').cpSync(process.argv[1],process.argv[2],{recursive:true})";
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      directories.map((directory) => `node -e "${copy}" "${inputDir}/${directory}" "${outputDir}/data"`),
+  };
 }
 
 /** `deleteOnly`: DeleteItem and nothing else (clean-up jobs). */
@@ -60,6 +121,7 @@ export class NurtureFunction extends Construct {
     if (props.memorySize !== undefined && (props.memorySize < 128 || props.memorySize > 10240)) {
       throw new Error(`NurtureFunction ${id}: memorySize must be between 128 and 10240 MB`);
     }
+    const dataDirectories = checkedDataDirectories(id, props.dataDirectories ?? []);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -100,6 +162,7 @@ export class NurtureFunction extends Construct {
         banner:
           "import { createRequire as __nurtureCreateRequire } from 'node:module';const require = __nurtureCreateRequire(import.meta.url);",
         logLevel: LogLevel.WARNING,
+        commandHooks: dataDirectories.length > 0 ? copyDataHooks(dataDirectories) : undefined,
         // Lambda provides credentials in environment variables; see functions/shared/lambda-credentials.ts.
         esbuildArgs: {
           '--alias:@aws-sdk/credential-provider-node': join(
