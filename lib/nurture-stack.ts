@@ -12,6 +12,7 @@ import { LinkSigning } from './constructs/link-signing.ts';
 import { Messaging } from './constructs/messaging.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
+import { Scoring } from './constructs/scoring.ts';
 import { Tracking } from './constructs/tracking.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { retentionDays } from './retention.ts';
@@ -31,6 +32,7 @@ export class NurtureStack extends Stack {
   public readonly banners: Banners;
   public readonly messaging: Messaging;
   public readonly journeys: Journeys;
+  public readonly scoring: Scoring;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -158,6 +160,17 @@ export class NurtureStack extends Stack {
       webhooks: this.webhooks,
       eventRetentionDays: config.eventRetentionDays,
       messageRetentionDays: config.messageRetentionDays,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+    this.scoring = new Scoring(this, 'Scoring', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      eventBus: this.eventBus.bus,
+      adminAuthorizer: this.adminAuth.authorizer,
+      eventRetentionDays: config.eventRetentionDays,
+      webhooks: this.webhooks,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,

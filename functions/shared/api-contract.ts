@@ -4,6 +4,7 @@ import { journeyOperations, journeySchemas } from '../journeys/contract.ts';
 import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
 import { messagingOperations, messagingSchemas } from '../messaging/contract.ts';
 import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
+import { scoringOperations, scoringSchemas } from '../scoring/contract.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
 import type { Operation } from './contract-types.ts';
 
@@ -126,6 +127,7 @@ export const schemas: Readonly<Record<string, z.ZodType>> = {
   ...bannerSchemas,
   ...webhookSchemas,
   ...journeySchemas,
+  ...scoringSchemas,
 };
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
@@ -290,6 +292,7 @@ export const operations: readonly Operation[] = [
   ...bannerOperations,
   ...webhookOperations,
   ...journeyOperations,
+  ...scoringOperations,
 ];
 
 /**

@@ -11,6 +11,7 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOURNEY_EVENTS } from '../../functions/journeys/domain-events.ts';
 import { MESSAGING_EVENTS } from '../../functions/messaging/domain-events.ts';
+import { SCORING_EVENTS } from '../../functions/scoring/domain-events.ts';
 import { TRACKING_EVENTS } from '../../functions/tracking/domain-events.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
@@ -35,7 +36,7 @@ export interface JourneysProps {
 }
 
 /** Every catalogued event: triggers, goals and waits may name any of them. */
-const JOURNEY_INPUTS = [...TRACKING_EVENTS, ...MESSAGING_EVENTS, ...JOURNEY_EVENTS];
+const JOURNEY_INPUTS = [...TRACKING_EVENTS, ...MESSAGING_EVENTS, ...JOURNEY_EVENTS, ...SCORING_EVENTS];
 
 /** Receives before an input is parked: version conflicts and throttling are retried, a poison input is not. */
 const JOURNEY_MAX_RECEIVES = 10;

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { JOURNEY_EVENTS } from '../../functions/journeys/domain-events.ts';
 import { MESSAGING_EVENTS } from '../../functions/messaging/domain-events.ts';
+import { SCORING_EVENTS } from '../../functions/scoring/domain-events.ts';
 import { TRACKING_EVENTS } from '../../functions/tracking/domain-events.ts';
 import { buildNurtureApp } from '../../lib/app.ts';
 
@@ -50,7 +51,7 @@ function functionProperties(pattern: RegExp) {
   return dev.findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', pattern)]?.Properties;
 }
 
-const catalogue = [...TRACKING_EVENTS, ...MESSAGING_EVENTS, ...JOURNEY_EVENTS];
+const catalogue = [...TRACKING_EVENTS, ...MESSAGING_EVENTS, ...JOURNEY_EVENTS, ...SCORING_EVENTS];
 
 describe('journey inputs', () => {
   it('routes exactly the catalogued domain events, by name and source, from the nurture bus to the journey queue', () => {

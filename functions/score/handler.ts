@@ -1,0 +1,142 @@
+// Score function: consumes tracking and messaging events from the scoring queue and scores the profiles they name.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod';
+import type { IncomingEvent } from '../journeys/model.ts';
+import { TrackingProfileSummaries } from '../scoring/aws-adapters.ts';
+import { DynamoDbScoringStore } from '../scoring/dynamodb-store.ts';
+import { scoringPublisher } from '../scoring/publisher.ts';
+import { LeadService } from '../scoring/service.ts';
+import { readEnvironment } from '../shared/environment.ts';
+import { logger } from '../shared/logger.ts';
+import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
+import type { JsonObject } from '../tracking/model.ts';
+
+const env = readEnvironment({
+  PROFILE_TABLE: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+  WEBHOOK_QUEUE_URL: z.string().min(1),
+  /** The webhook endpoint new MQLs are handed to (the CRM). */
+  SALES_WEBHOOK_ENDPOINT: z.string().min(1).default('sales'),
+  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+});
+
+const dynamodb = new DynamoDBClient({});
+const tracking = new DynamoDbTrackingStore({
+  client: dynamodb,
+  tableName: env.PROFILE_TABLE,
+  eventRetentionDays: env.EVENT_RETENTION_DAYS,
+});
+const leads = new LeadService({
+  store: new DynamoDbScoringStore({ client: dynamodb, tableName: env.PROFILE_TABLE }),
+  publisher: scoringPublisher({
+    dynamodb,
+    eventBridge: new EventBridgeClient({}),
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    tableName: env.PROFILE_TABLE,
+    busName: env.EVENT_BUS_NAME,
+    webhookQueueUrl: env.WEBHOOK_QUEUE_URL,
+    salesEndpointId: env.SALES_WEBHOOK_ENDPOINT,
+    log: (message, fields) => logger.warn(message, fields),
+  }),
+  profiles: new TrackingProfileSummaries(tracking),
+  now: () => new Date(),
+});
+
+/** The EventBridge envelope a rule puts on the queue. */
+const envelopeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  'detail-type': z.string(),
+  time: z.string(),
+  detail: z.record(z.string(), z.json()),
+});
+
+interface Input {
+  readonly profileId: string;
+  readonly event: IncomingEvent;
+  /** Identify calls and new identifiers may change traits: only those re-evaluate the fit rules. */
+  readonly readsTraits: boolean;
+}
+
+type Parsed = { kind: 'input'; input: Input } | { kind: 'skip' } | { kind: 'malformed' };
+
+function parse(record: SQSRecord): Parsed {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    return { kind: 'malformed' };
+  }
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) return { kind: 'malformed' };
+  const { detail, id, source, time } = envelope.data;
+  const detailType = envelope.data['detail-type'];
+  const profileId = detail.profileId;
+  // Events about no one in particular (a send to a raw address) have no lead to score.
+  if (typeof profileId !== 'string' || profileId === '') return { kind: 'skip' };
+  const tracked = detailType === 'event.tracked';
+  return {
+    kind: 'input',
+    input: {
+      profileId,
+      event: {
+        source,
+        'detail-type': detailType,
+        detail,
+        dedupeKey: typeof detail.dedupeKey === 'string' ? detail.dedupeKey : id,
+        // Decay counts from when the person acted; the envelope's time is when the event reached the bus.
+        time: tracked && typeof detail.eventTime === 'string' ? detail.eventTime : time,
+      },
+      readsTraits: (tracked && detail.type === 'identify') || detailType === 'profile.identified',
+    },
+  };
+}
+
+async function score(input: Input): Promise<void> {
+  const traits: JsonObject | undefined = input.readsTraits
+    ? (await tracking.getTraits(input.profileId)).value.traits
+    : undefined;
+  await leads.onEvent({
+    profileId: input.profileId,
+    event: input.event,
+    ...(traits === undefined ? {} : { traits }),
+  });
+}
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const failures = new Set<string>();
+  // One profile's inputs run in order (fewer version conflicts); different profiles run side by side.
+  const byProfile = new Map<string, Array<{ record: SQSRecord; input: Input }>>();
+  for (const record of event.Records) {
+    const parsed = parse(record);
+    if (parsed.kind === 'skip') continue;
+    if (parsed.kind === 'malformed') {
+      // Only rules we define write this queue; a body we cannot read goes to the DLQ for inspection.
+      logger.error('malformed scoring queue message', { sqsMessageId: record.messageId });
+      failures.add(record.messageId);
+      continue;
+    }
+    const { input } = parsed;
+    byProfile.set(input.profileId, [...(byProfile.get(input.profileId) ?? []), { record, input }]);
+  }
+  await Promise.all(
+    [...byProfile.entries()].map(async ([profileId, items]) => {
+      for (const { record, input } of items) {
+        try {
+          await score(input);
+        } catch (error) {
+          logger.error('scoring input failed, will be retried', {
+            profileId,
+            sqsMessageId: record.messageId,
+            error: error instanceof Error ? error : String(error),
+          });
+          failures.add(record.messageId);
+        }
+      }
+    }),
+  );
+  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+}
