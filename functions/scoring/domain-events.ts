@@ -1,7 +1,9 @@
-// The scoring and lifecycle domain events (catalogue entries): score and stage changes, and the MQL hand-off to sales.
+// The scoring and lifecycle domain events (catalogue entries): score and stage changes, the MQL hand-off to sales,
+// and won revenue attributed back to the touches that brought the lead.
 import * as z from 'zod';
 import { LEAD_STAGES } from '../journeys/definition.ts';
 import { defineDomainEvent } from '../shared/events.ts';
+import type { WonDeal } from './deals.ts';
 import { type ScoreExplanation, type Scores, scoreExplanationSchema } from './score.ts';
 
 const SOURCE = 'nurture.scoring';
@@ -38,6 +40,8 @@ export const leadScoreChanged = defineDomainEvent({
   }),
 });
 
+const touchSchema = z.object({ channel: z.string(), campaign: z.string().nullable() });
+
 /** What sales needs to call someone back: who, where they came from, and why they qualified. */
 export const profileSummarySchema = z.object({
   profileId: z.string(),
@@ -46,8 +50,8 @@ export const profileSummarySchema = z.object({
   name: z.string().nullable(),
   company: z.string().nullable(),
   title: z.string().nullable(),
-  firstTouch: z.object({ channel: z.string(), campaign: z.string().nullable() }).nullable(),
-  lastTouch: z.object({ channel: z.string(), campaign: z.string().nullable() }).nullable(),
+  firstTouch: touchSchema.nullable(),
+  lastTouch: touchSchema.nullable(),
 });
 export type ProfileSummary = z.infer<typeof profileSummarySchema>;
 
@@ -64,7 +68,28 @@ export const leadQualified = defineDomainEvent({
   }),
 });
 
-export const SCORING_EVENTS = [leadStageChanged, leadScoreChanged, leadQualified] as const;
+/** The closed loop: a won deal's revenue, credited to the channel and campaign of the lead's first and last touch. */
+export const leadRevenueAttributed = defineDomainEvent({
+  detailType: 'lead.revenue_attributed',
+  source: SOURCE,
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    dealId: z.string(),
+    revenue: z.number(),
+    currency: z.string(),
+    at: z.string(),
+    firstTouch: touchSchema.nullable(),
+    lastTouch: touchSchema.nullable(),
+  }),
+});
+
+export const SCORING_EVENTS = [
+  leadStageChanged,
+  leadScoreChanged,
+  leadQualified,
+  leadRevenueAttributed,
+] as const;
 
 export interface LeadStageChanged {
   readonly source: typeof SOURCE;
@@ -82,6 +107,12 @@ export interface LeadQualified {
   readonly source: typeof SOURCE;
   readonly detailType: 'lead.qualified';
   readonly detail: z.infer<typeof leadQualified.detail>;
+}
+
+export interface LeadRevenueAttributed {
+  readonly source: typeof SOURCE;
+  readonly detailType: 'lead.revenue_attributed';
+  readonly detail: z.infer<typeof leadRevenueAttributed.detail>;
 }
 
 /**
@@ -145,6 +176,33 @@ export function qualifiedEventFor({
       at: change.detail.at,
       profile,
       explanation,
+    },
+  };
+}
+
+/** `lead.revenue_attributed` for a won deal, keyed by the deal so a deal is credited once however often it is won. */
+export function revenueAttributedEvent({
+  profileId,
+  deal,
+  profile,
+}: {
+  profileId: string;
+  deal: WonDeal;
+  /** Where the touches come from. */
+  profile: Pick<ProfileSummary, 'firstTouch' | 'lastTouch'>;
+}): LeadRevenueAttributed {
+  return {
+    source: SOURCE,
+    detailType: 'lead.revenue_attributed',
+    detail: {
+      dedupeKey: `deal:${profileId}:${deal.dealId}`,
+      profileId,
+      dealId: deal.dealId,
+      revenue: deal.revenue,
+      currency: deal.currency,
+      at: deal.at,
+      firstTouch: profile.firstTouch,
+      lastTouch: profile.lastTouch,
     },
   };
 }

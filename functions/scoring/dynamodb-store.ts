@@ -112,6 +112,8 @@ export class DynamoDbScoringStore implements ScoringStore {
             ledger: JSON.parse(Item.ledger.S),
             lifecycle: JSON.parse(Item.lifecycle?.S ?? 'null'),
             announced: JSON.parse(Item.announced?.S ?? 'null'),
+            attributedDeals:
+              Item.attributedDeals?.S === undefined ? undefined : JSON.parse(Item.attributedDeals.S),
           });
     return {
       profileId,
@@ -119,6 +121,7 @@ export class DynamoDbScoringStore implements ScoringStore {
       ledger: state?.ledger ?? emptyScoreState(),
       lifecycle: state?.lifecycle ?? newLifecycle(profileId),
       announced: state?.announced ?? null,
+      attributedDeals: state?.attributedDeals ?? [],
       flat: {
         stage: stageSchema.parse(Item.stage?.S ?? null),
         stageKey: Item.stageKey?.S ?? null,
@@ -142,6 +145,7 @@ export class DynamoDbScoringStore implements ScoringStore {
       '#ledger': 'ledger',
       '#lifecycle': 'lifecycle',
       '#announced': 'announced',
+      '#attributedDeals': 'attributedDeals',
       '#scored': 'scored',
       '#outbox': 'outbox',
       '#version': 'leadVersion',
@@ -152,6 +156,7 @@ export class DynamoDbScoringStore implements ScoringStore {
       ':ledger': { S: JSON.stringify(state.ledger) },
       ':lifecycle': { S: JSON.stringify(state.lifecycle) },
       ':announced': { S: JSON.stringify(state.announced) },
+      ':attributedDeals': { S: JSON.stringify(state.attributedDeals) },
       ':scored': { S: JSON.stringify(commit.scores) },
       ':outbox': { S: JSON.stringify(commit.outbox) },
       ':version': { N: String(version) },
@@ -160,6 +165,7 @@ export class DynamoDbScoringStore implements ScoringStore {
       '#ledger = :ledger',
       '#lifecycle = :lifecycle',
       '#announced = :announced',
+      '#attributedDeals = :attributedDeals',
       '#scored = :scored',
       '#outbox = :outbox',
       '#version = :version',

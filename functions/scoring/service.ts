@@ -2,7 +2,13 @@
 import type { LeadStage } from '../journeys/definition.ts';
 import type { IncomingEvent } from '../journeys/model.ts';
 import type { JsonObject } from '../tracking/model.ts';
-import { type ProfileSummary, qualifiedEventFor, scoreChangedEvent } from './domain-events.ts';
+import { isDealWon, type WonDealReading, wonDealFrom } from './deals.ts';
+import {
+  type ProfileSummary,
+  qualifiedEventFor,
+  revenueAttributedEvent,
+  scoreChangedEvent,
+} from './domain-events.ts';
 import { parseScoringRules, type ScoringRules } from './rules.ts';
 import {
   applyEvent,
@@ -23,7 +29,13 @@ import {
   type StageTransition,
   transition,
 } from './stages.ts';
-import { LeadConflictError, type LeadRecord, type ScoringEvent, type ScoringStore } from './store.ts';
+import {
+  LeadConflictError,
+  type LeadRecord,
+  MAX_ATTRIBUTED_DEALS,
+  type ScoringEvent,
+  type ScoringStore,
+} from './store.ts';
 
 /** Smaller moves (decay, a fraction of a point) are not announced; the next larger one carries them. */
 const ANNOUNCE_AT_POINTS = 1;
@@ -36,7 +48,7 @@ export interface ScoringPublisher {
   publish(events: readonly ScoringEvent[]): Promise<void>;
 }
 
-/** Who a profile is, for the MQL hand-off to sales. */
+/** Who a profile is and where it came from: for the MQL hand-off to sales and for revenue attribution. */
 export interface ProfileSummaries {
   summary(profileId: string): Promise<ProfileSummary>;
 }
@@ -57,7 +69,13 @@ export interface LeadOutcome {
   readonly stage: LeadStage | null;
   /** What this call published, including events an earlier call committed but could not publish. */
   readonly events: readonly ScoringEvent[];
+  /** For a `deal.won` event only: whether its revenue was attributed, and why not. */
+  readonly attribution?: RevenueAttribution;
 }
+
+export type RevenueAttribution =
+  | { readonly attributed: true; readonly dealId: string }
+  | { readonly attributed: false; readonly reason: string };
 
 export type SalesDecision = 'accept' | 'reject' | 'convert';
 
@@ -75,6 +93,8 @@ interface Change {
   readonly lifecycle: LeadLifecycle;
   /** The stage inputs to apply after the ledger change, in order. */
   readonly inputs: readonly StageInput[];
+  /** A `deal.won` event's deal, attributed unless the profile's deals already include it. */
+  readonly won?: WonDealReading;
 }
 
 /** Rules in force when none were published yet: no points, but form submits still make leads. */
@@ -112,7 +132,12 @@ export class LeadService {
         const signal = leadSignalFor(event, rules);
         const inputs: StageInput[] = [];
         if (signal !== null) inputs.push({ kind: 'event', signal, key: event.dedupeKey, by: SCORING_ACTOR });
-        return { ledger, lifecycle: record.lifecycle, inputs };
+        return {
+          ledger,
+          lifecycle: record.lifecycle,
+          inputs,
+          ...(isDealWon(event) ? { won: wonDealFrom(event) } : {}),
+        };
       },
       thresholdKey: `${event.dedupeKey}:scores`,
     });
@@ -256,10 +281,31 @@ export class LeadService {
       if (input.thresholdKey !== null)
         step({ kind: 'scores', previous, current, thresholds: rules.thresholds, key: input.thresholdKey });
 
+      const deal = change.won?.deal ?? null;
+      const attributing = deal !== null && !record.attributedDeals.includes(deal.dealId) ? deal : null;
+      const attribution: { attribution?: RevenueAttribution } =
+        change.won === undefined
+          ? {}
+          : {
+              attribution:
+                change.won.deal === null
+                  ? { attributed: false, reason: change.won.reason }
+                  : attributing === null
+                    ? { attributed: false, reason: `deal ${change.won.deal.dealId} was already attributed` }
+                    : { attributed: true, dealId: change.won.deal.dealId },
+            };
+
       const ledgerChanged = JSON.stringify(change.ledger) !== JSON.stringify(record.ledger);
-      if (!ledgerChanged && stageEvents.length === 0) {
+      if (!ledgerChanged && stageEvents.length === 0 && attributing === null) {
         await this.publishLeftovers(read);
-        return { profileId, changed: false, scores: current, stage: lifecycle.stage, events: read.outbox };
+        return {
+          profileId,
+          changed: false,
+          scores: current,
+          stage: lifecycle.stage,
+          events: read.outbox,
+          ...attribution,
+        };
       }
 
       const explanation = explain({ state: change.ledger, rules, now });
@@ -286,6 +332,12 @@ export class LeadService {
         });
         if (qualified !== null) events.push(qualified);
       }
+      let attributedDeals = record.attributedDeals;
+      if (attributing !== null) {
+        const profile = await this.deps.profiles.summary(profileId);
+        events.push(revenueAttributedEvent({ profileId, deal: attributing, profile }));
+        attributedDeals = [...attributedDeals, attributing.dealId].slice(-MAX_ATTRIBUTED_DEALS);
+      }
 
       const outbox = [...read.outbox, ...events];
       let version: number;
@@ -293,7 +345,7 @@ export class LeadService {
         version = await this.deps.store.commitLead({
           profileId,
           read,
-          state: { ledger: change.ledger, lifecycle, announced },
+          state: { ledger: change.ledger, lifecycle, announced, attributedDeals },
           scores: namedScores(current, rules),
           outbox,
         });
@@ -303,7 +355,14 @@ export class LeadService {
       }
       await this.deps.publisher.publish(outbox);
       await this.deps.store.clearOutbox({ profileId, version });
-      return { profileId, changed: true, scores: current, stage: lifecycle.stage, events: outbox };
+      return {
+        profileId,
+        changed: true,
+        scores: current,
+        stage: lifecycle.stage,
+        events: outbox,
+        ...attribution,
+      };
     }
   }
 

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { LEAD_STAGES, type LeadStage } from '../journeys/definition.ts';
 import { matchesEvent } from '../journeys/matching.ts';
 import type { IncomingEvent } from '../journeys/model.ts';
+import { isDealWon } from './deals.ts';
 import type { LeadStageChanged } from './domain-events.ts';
 import type { ScoringRules, Threshold } from './rules.ts';
 import type { Scores } from './score.ts';
@@ -229,7 +230,11 @@ export function timeInStage(
   return totals;
 }
 
-/** The `form.submitted` signal when a tracked or domain event is one of the rules' lead events. */
+/**
+ * `deal.won` for a tracked `deal.won` event (its revenue valid or not: the deal was won), else `form.submitted` when
+ * the event is one of the rules' lead events.
+ */
 export function leadSignalFor(event: IncomingEvent, rules: ScoringRules): LifecycleSignal | null {
+  if (isDealWon(event)) return { name: 'deal.won' };
   return rules.leadEvents.some((matcher) => matchesEvent(matcher, event)) ? { name: 'form.submitted' } : null;
 }

@@ -3,9 +3,11 @@ import * as z from 'zod';
 import type { LeadStage } from '../journeys/definition.ts';
 import {
   type LeadQualified,
+  type LeadRevenueAttributed,
   type LeadScoreChanged,
   type LeadStageChanged,
   leadQualified,
+  leadRevenueAttributed,
   leadScoreChanged,
   leadStageChanged,
 } from './domain-events.ts';
@@ -13,7 +15,10 @@ import type { ScoringRules, ScoringRulesInput } from './rules.ts';
 import { type ScoreState, type Scores, scoreStateSchema } from './score.ts';
 import { type LeadLifecycle, leadLifecycleSchema } from './stages.ts';
 
-export type ScoringEvent = LeadStageChanged | LeadScoreChanged | LeadQualified;
+export type ScoringEvent = LeadStageChanged | LeadScoreChanged | LeadQualified | LeadRevenueAttributed;
+
+/** Won deals remembered so a repeated `deal.won` is attributed once; older ones beyond this are forgotten. */
+export const MAX_ATTRIBUTED_DEALS = 100;
 
 const scoresSchema = z.object({ behaviour: z.number(), fit: z.number(), combined: z.number() });
 
@@ -34,6 +39,11 @@ export const scoringEventSchema = z.discriminatedUnion('detailType', [
     detailType: z.literal('lead.qualified'),
     detail: leadQualified.detail,
   }),
+  z.object({
+    source: z.literal('nurture.scoring'),
+    detailType: z.literal('lead.revenue_attributed'),
+    detail: leadRevenueAttributed.detail,
+  }),
 ]);
 
 export const leadStateSchema = z.object({
@@ -41,6 +51,8 @@ export const leadStateSchema = z.object({
   lifecycle: leadLifecycleSchema,
   /** The scores last published in `lead.score_changed`: the next one goes out only after a move of ≥ 1 point. */
   announced: scoresSchema.nullable(),
+  /** Ids of the deals whose revenue was attributed, oldest first; absent on items written before the closed loop. */
+  attributedDeals: z.array(z.string()).default([]),
 });
 
 /** What scoring keeps per profile, beside the flat attributes journeys read. */
@@ -48,6 +60,8 @@ export interface LeadState {
   readonly ledger: ScoreState;
   readonly lifecycle: LeadLifecycle;
   readonly announced: Scores | null;
+  /** At most MAX_ATTRIBUTED_DEALS, oldest first. */
+  readonly attributedDeals: readonly string[];
 }
 
 export interface LeadRecord extends LeadState {

@@ -32,7 +32,12 @@ function firstCommit(read: LeadRecord) {
   return {
     profileId: read.profileId,
     read,
-    state: { ledger, lifecycle, announced: { behaviour: 10, fit: 0, combined: 10 } },
+    state: {
+      ledger,
+      lifecycle,
+      announced: { behaviour: 10, fit: 0, combined: 10 },
+      attributedDeals: ['deal-1'],
+    },
     scores: { behaviour: 10, fit: 0, combined: 10 },
     outbox: [],
   };
@@ -73,11 +78,17 @@ describe('DynamoDbScoringStore', () => {
 
       const lead = await store.getLead(id);
 
-      expect(lead).toMatchObject({ version: 0, announced: null, scored: {}, outbox: [] });
+      expect(lead).toMatchObject({
+        version: 0,
+        announced: null,
+        attributedDeals: [],
+        scored: {},
+        outbox: [],
+      });
       expect(lead.lifecycle).toEqual(newLifecycle(id));
     });
 
-    it('round-trips the ledger, lifecycle and outbox', async () => {
+    it('round-trips the ledger, lifecycle, attributed deals and outbox', async () => {
       const read = await store.getLead(profileId());
       const commit = firstCommit(read);
 
@@ -90,6 +101,7 @@ describe('DynamoDbScoringStore', () => {
         ledger: commit.state.ledger,
         lifecycle: commit.state.lifecycle,
         announced: commit.state.announced,
+        attributedDeals: ['deal-1'],
         scored: commit.scores,
         flat: { stage: 'mql', stageKey: null, scores: commit.scores },
       });

@@ -2,6 +2,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LeadStage } from '../../../functions/journeys/definition.ts';
 import { LeadService } from '../../../functions/scoring/service.ts';
+import { MAX_ATTRIBUTED_DEALS, scoringEventSchema } from '../../../functions/scoring/store.ts';
+import type { JsonObject } from '../../../functions/tracking/model.ts';
 import { b2bRules, pageView, tracked } from './fixtures.ts';
 import {
   FixedProfileSummaries,
@@ -271,5 +273,103 @@ describe('recompute', () => {
     expect(outcome.scores.combined).toBe(40);
     expect((await store.getLead('p-1')).ledger.rulesVersion).toBe(2);
     expect(publisher.ofType('lead.stage_changed').map((event) => event.detail.to)).toEqual(['lead']);
+  });
+});
+
+describe('closed-loop revenue', () => {
+  const dealWon = ({ key, properties }: { key: string; properties: JsonObject }) =>
+    tracked({ event: 'deal.won', key, at: minutesAgo(1), properties });
+
+  it('makes the profile a customer and attributes the revenue to its first and last touch once', async () => {
+    await reachStage('opportunity');
+
+    const outcome = await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-1', properties: { dealId: 'd-42', revenue: 12_000, currency: 'eur' } }),
+    });
+
+    expect(outcome.stage).toBe('customer');
+    expect(outcome.attribution).toEqual({ attributed: true, dealId: 'd-42' });
+    expect(publisher.published.every((event) => scoringEventSchema.safeParse(event).success)).toBe(true);
+    expect(publisher.ofType('lead.revenue_attributed').map((event) => event.detail)).toEqual([
+      {
+        dedupeKey: 'deal:p-1:d-42',
+        profileId: 'p-1',
+        dealId: 'd-42',
+        revenue: 12_000,
+        currency: 'EUR',
+        at: minutesAgo(1),
+        firstTouch: { channel: 'organic', campaign: null },
+        lastTouch: { channel: 'email', campaign: 'spring-launch' },
+      },
+    ]);
+  });
+
+  it('attributes nothing more when the same deal is won again, even under another event', async () => {
+    await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-1', properties: { dealId: 'd-42', revenue: 12_000 } }),
+    });
+
+    const replay = await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-1', properties: { dealId: 'd-42', revenue: 12_000 } }),
+    });
+    const repeat = await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-2', properties: { dealId: 'd-42', revenue: 12_000 } }),
+    });
+
+    expect(replay.changed).toBe(false);
+    expect(repeat.attribution).toEqual({ attributed: false, reason: 'deal d-42 was already attributed' });
+    expect(publisher.ofType('lead.revenue_attributed')).toHaveLength(1);
+  });
+
+  it('attributes a customer’s second deal too, in US dollars when no currency is given', async () => {
+    await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-1', properties: { dealId: 'd-42', revenue: 12_000 } }),
+    });
+
+    await service.onEvent({
+      profileId: 'p-1',
+      event: dealWon({ key: 'won-2', properties: { dealId: 'd-43', revenue: 3_500 } }),
+    });
+
+    expect(publisher.ofType('lead.revenue_attributed').map((event) => event.detail)).toMatchObject([
+      { dealId: 'd-42', revenue: 12_000, currency: 'USD' },
+      { dealId: 'd-43', revenue: 3_500, currency: 'USD' },
+    ]);
+    expect(publisher.ofType('lead.stage_changed').map((event) => event.detail.to)).toEqual(['customer']);
+  });
+
+  it.each([
+    ['without a deal id', { revenue: 12_000 }],
+    ['without revenue', { dealId: 'd-42' }],
+    ['with revenue as text', { dealId: 'd-42', revenue: '12000' }],
+    ['with negative revenue', { dealId: 'd-42', revenue: -1 }],
+  ])('attributes nothing for a deal won %s, and says why', async (_case, properties) => {
+    const outcome = await service.onEvent({ profileId: 'p-1', event: dealWon({ key: 'won-1', properties }) });
+
+    expect(outcome.attribution).toMatchObject({
+      attributed: false,
+      reason: expect.stringContaining('deal.won'),
+    });
+    expect(publisher.ofType('lead.revenue_attributed')).toEqual([]);
+    expect((await store.getLead('p-1')).attributedDeals).toEqual([]);
+  });
+
+  it('remembers only the latest deals it attributed', async () => {
+    for (let deal = 1; deal <= MAX_ATTRIBUTED_DEALS + 1; deal += 1)
+      await service.onEvent({
+        profileId: 'p-1',
+        event: dealWon({ key: `won-${deal}`, properties: { dealId: `d-${deal}`, revenue: 1 } }),
+      });
+
+    const remembered = (await store.getLead('p-1')).attributedDeals;
+
+    expect(remembered).toHaveLength(MAX_ATTRIBUTED_DEALS);
+    expect(remembered[0]).toBe('d-2');
+    expect(remembered.at(-1)).toBe(`d-${MAX_ATTRIBUTED_DEALS + 1}`);
   });
 });

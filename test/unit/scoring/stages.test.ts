@@ -89,6 +89,12 @@ describe('events', () => {
     expect(leadSignalFor(emailClick({ key: 'c1', at: start }), rules)).toBeNull();
   });
 
+  it('recognise a won deal from a tracked deal.won event', () => {
+    expect(leadSignalFor(tracked({ event: 'deal.won', key: 'w1', at: start }), rules)).toEqual({
+      name: 'deal.won',
+    });
+  });
+
   it('do not make an MQL a lead again when it submits another form', () => {
     const result = transition({
       state: at('mql'),

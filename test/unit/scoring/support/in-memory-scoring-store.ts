@@ -46,6 +46,7 @@ export class InMemoryScoringStore implements ScoringStore {
         ledger: emptyScoreState(),
         lifecycle: newLifecycle(profileId),
         announced: null,
+        attributedDeals: [],
         flat: { stage: null, stageKey: null, scores: {} },
         scored: {},
         outbox: [],
