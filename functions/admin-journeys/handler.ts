@@ -16,7 +16,7 @@ import { armSchedules } from '../journeys/schedule-trigger.ts';
 import { enrollmentView, journeyView, statsView } from '../journeys/views.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, type HttpEvent, httpHandler, json } from '../shared/http.ts';
-import { parseJsonBody } from '../shared/request.ts';
+import { parseJsonBody, readJsonBody } from '../shared/request.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 
 const env = readEnvironment({ PROFILE_TABLE: z.string().min(1), EVENT_BUS_NAME: z.string().min(1) });
@@ -59,20 +59,6 @@ function parseDefinition(input: unknown) {
   }
 }
 
-function bodyJson(event: HttpEvent): unknown {
-  const text = event.body
-    ? event.isBase64Encoded
-      ? Buffer.from(event.body, 'base64').toString('utf8')
-      : event.body
-    : '';
-  if (text.trim() === '') throw new HttpError(400, 'Request body is required');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'Request body is not valid JSON');
-  }
-}
-
 async function found(id: string) {
   const head = await store.getHead(id);
   if (!head) throw new HttpError(404, `journey ${id} does not exist`);
@@ -83,7 +69,7 @@ export const handler = httpHandler(async (event) => {
   switch (event.routeKey) {
     case 'PUT /admin/journeys/{id}': {
       const id = journeyId(event);
-      const definition = parseDefinition(bodyJson(event));
+      const definition = parseDefinition(readJsonBody(event));
       const version = await store.putVersion(id, definition);
       // Older versions' schedule timers find they are no longer the latest when they fire, and stop.
       await armSchedules({ store, version, now: new Date() });

@@ -12,7 +12,7 @@ import { LeadService } from '../scoring/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, type HttpEvent, httpHandler, json } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
-import { parseJsonBody } from '../shared/request.ts';
+import { parseJsonBody, readJsonBody } from '../shared/request.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 
 const env = readEnvironment({
@@ -65,20 +65,6 @@ export const salesDecisionRequest = z
   })
   .strict();
 
-function bodyJson(event: HttpEvent): unknown {
-  const text = event.body
-    ? event.isBase64Encoded
-      ? Buffer.from(event.body, 'base64').toString('utf8')
-      : event.body
-    : '';
-  if (text.trim() === '') throw new HttpError(400, 'Request body is required');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'Request body is not valid JSON');
-  }
-}
-
 async function existingProfile(event: HttpEvent): Promise<string> {
   const id = event.pathParameters?.id ?? '';
   if (!(await tracking.getProfile(id)).exists) throw new HttpError(404, `profile ${id} does not exist`);
@@ -99,7 +85,7 @@ export const handler = httpHandler(async (event) => {
     case 'PUT /admin/scoring/rules': {
       let rules: ScoringRules;
       try {
-        rules = parseScoringRules(bodyJson(event));
+        rules = parseScoringRules(readJsonBody(event));
       } catch (error) {
         if (error instanceof InvalidScoringRulesError) throw new HttpError(400, error.message);
         throw error;

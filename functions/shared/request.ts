@@ -2,27 +2,30 @@
 import type * as z from 'zod';
 import { HttpError, type HttpEvent } from './http.ts';
 
-export function parseJsonBody<Schema extends z.ZodType>(
-  event: HttpEvent,
-  schema: Schema,
-  options: { allowEmpty?: boolean } = {},
-): z.output<Schema> {
+/** The request body as parsed JSON: 400 when it is not JSON, or when it is empty unless `allowEmpty` (then `{}`). */
+export function readJsonBody(event: HttpEvent, options: { allowEmpty?: boolean } = {}): unknown {
   const text = event.body
     ? event.isBase64Encoded
       ? Buffer.from(event.body, 'base64').toString('utf8')
       : event.body
     : '';
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new HttpError(400, 'Request body is not valid JSON');
-    }
-  } else if (!options.allowEmpty) {
+  if (text.trim() === '') {
+    if (options.allowEmpty) return {};
     throw new HttpError(400, 'Request body is required');
   }
-  const result = schema.safeParse(value);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'Request body is not valid JSON');
+  }
+}
+
+export function parseJsonBody<Schema extends z.ZodType>(
+  event: HttpEvent,
+  schema: Schema,
+  options: { allowEmpty?: boolean } = {},
+): z.output<Schema> {
+  const result = schema.safeParse(readJsonBody(event, options));
   if (!result.success) {
     throw new HttpError(
       400,
