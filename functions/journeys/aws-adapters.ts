@@ -4,6 +4,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { publishEvents } from '../shared/publish.ts';
 import { enrich } from '../tracking/enrichment/index.ts';
 import type { IngestService } from '../tracking/ingest-service.ts';
+import { identityOf, liveProfile } from '../tracking/live-profile.ts';
 import type { JsonObject, NormalizedEvent } from '../tracking/model.ts';
 import type { TrackingStore } from '../tracking/store.ts';
 import type { BackfillPublisher, BackfillRequest } from './backfill.ts';
@@ -34,14 +35,7 @@ export class JourneyProfileWriter implements ProfilePort {
   /** A server-side identify with the step's key as message id: stored once, and it flows like any identify. */
   async setTraits(input: { profileId: string; traits: JsonObject; key: string; at: Date }): Promise<void> {
     const live = await this.live(input.profileId);
-    if (!live) return;
-    const anonymousId = live.anonymousIds[0];
-    const identity =
-      live.userId !== null
-        ? { userId: live.userId }
-        : anonymousId !== undefined
-          ? { anonymousId }
-          : undefined;
+    const identity = live && identityOf(live);
     if (identity === undefined) return;
     const event: NormalizedEvent = {
       type: 'identify',
@@ -80,13 +74,8 @@ export class JourneyProfileWriter implements ProfilePort {
       });
   }
 
-  private async live(profileId: string) {
-    const core = await this.deps.tracking.getProfile(profileId);
-    if (!core.exists) return undefined;
-    if (core.value.mergedInto === null) return core.value;
-    const liveId = await this.deps.ingest.resolveProfile(profileId);
-    const live = await this.deps.tracking.getProfile(liveId);
-    return live.exists ? live.value : undefined;
+  private live(profileId: string) {
+    return liveProfile({ store: this.deps.tracking, profiles: this.deps.ingest, profileId });
   }
 }
 

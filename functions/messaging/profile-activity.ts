@@ -1,6 +1,7 @@
 // Records email activity (opens, clicks, unsubscribes) on the person's profile as server-side track events.
 import { enrich } from '../tracking/enrichment/index.ts';
 import type { IngestService } from '../tracking/ingest-service.ts';
+import { identityOf, liveProfile } from '../tracking/live-profile.ts';
 import type { NormalizedEvent } from '../tracking/model.ts';
 import type { TrackingStore } from '../tracking/store.ts';
 import type { ProfileActivity } from './engagement.ts';
@@ -16,20 +17,12 @@ export class ProfileActivityRecorder {
   ) {}
 
   async record(activity: ProfileActivity): Promise<void> {
-    const core = await this.store.getProfile(activity.profileId);
-    if (!core.exists) return;
-    const liveId =
-      core.value.mergedInto === null
-        ? activity.profileId
-        : await this.profiles.resolveProfile(activity.profileId);
-    const live = liveId === activity.profileId ? core.value : (await this.store.getProfile(liveId)).value;
-    const anonymousId = live.anonymousIds[0];
-    const identity =
-      live.userId !== null
-        ? { userId: live.userId }
-        : anonymousId !== undefined
-          ? { anonymousId }
-          : undefined;
+    const live = await liveProfile({
+      store: this.store,
+      profiles: this.profiles,
+      profileId: activity.profileId,
+    });
+    const identity = live && identityOf(live);
     if (identity === undefined) return;
     const event: NormalizedEvent = {
       type: 'track',
