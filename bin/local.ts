@@ -18,7 +18,8 @@ Options:
   --quiet          do not print function logs (they are still written to .nurture/logs/functions/)
   -h, --help       show this help
 
-Environment: PORT, NURTURE_ADMIN_TOKEN, NURTURE_WRITE_KEY, NURTURE_DATA_DIR.`;
+Environment: PORT, NURTURE_ADMIN_TOKEN, NURTURE_WRITE_KEY, NURTURE_DATA_DIR,
+NURTURE_ASSEMBLY_DIR (run an already synthesized cloud assembly instead of synthesizing).`;
 
 // The emulator clients run on this machine's Node 20; the SDK's end-of-support reminder is not news to act on here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
     fresh: values.fresh,
     context: { stage: values.stage },
     ...(process.env.NURTURE_DATA_DIR ? { dataDirectory: process.env.NURTURE_DATA_DIR } : {}),
+    // A cloud assembly synthesized beforehand (CI and the end-to-end suite share one instead of re-bundling).
+    ...(process.env.NURTURE_ASSEMBLY_DIR ? { assemblyDirectory: process.env.NURTURE_ASSEMBLY_DIR } : {}),
     ...(process.env.NURTURE_ADMIN_TOKEN ? { adminToken: process.env.NURTURE_ADMIN_TOKEN } : {}),
     ...(process.env.NURTURE_WRITE_KEY ? { writeKey: process.env.NURTURE_WRITE_KEY } : {}),
     log: (line) => console.log(line),

@@ -24,8 +24,12 @@ function start(args: string[] = [], env: Record<string, string> = {}) {
   return spawnNpmStart({ args, env, dataDirectory });
 }
 
-function startAndWait(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
-  return startLocalStackProcess({ args, env, dataDirectory });
+function startAndWait(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  sharedAssembly = true,
+): Promise<Running> {
+  return startLocalStackProcess({ args, env, dataDirectory, sharedAssembly });
 }
 
 function interrupt(running: Running): Promise<number> {
@@ -51,7 +55,8 @@ async function profileTable(running: Running): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startAndWait(['--fresh']);
+  // The first start synthesizes the CDK app itself, as `npm start` does for a user; restarts reuse the suite's assembly.
+  stack = await startAndWait(['--fresh'], {}, false);
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { z } from 'zod';
 
 export const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -66,12 +67,25 @@ export function spawnNpmStart(options: {
 }
 
 export async function startLocalStackProcess(
-  options: { args?: string[]; env?: Record<string, string>; dataDirectory?: string } = {},
+  options: {
+    args?: string[];
+    env?: Record<string, string>;
+    dataDirectory?: string;
+    /**
+     * Run the cloud assembly the suite's global setup synthesized once, instead of synthesizing (and bundling every
+     * function) again. `false` exercises `npm start`'s own synthesis. @default true
+     */
+    sharedAssembly?: boolean;
+  } = {},
 ): Promise<LocalStackProcess> {
   const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), 'nurture-e2e-'));
   const localJsonPath = join(dataDirectory, 'local.json');
   rmSync(localJsonPath, { force: true });
-  const child = spawnNpmStart({ ...options, dataDirectory });
+  const env =
+    options.sharedAssembly === false
+      ? options.env
+      : { NURTURE_ASSEMBLY_DIR: inject('assemblyDirectory'), ...options.env };
+  const child = spawnNpmStart({ ...options, ...(env ? { env } : {}), dataDirectory });
   const output = () => child.output();
   const deadline = Date.now() + 150_000;
   while (!existsSync(localJsonPath) || !output().includes('Press Ctrl-C')) {
