@@ -1,9 +1,11 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
 import { journeyOperations, journeySchemas } from '../journeys/contract.ts';
+import { LEAD_STAGES } from '../journeys/definition.ts';
 import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
 import { messagingOperations, messagingSchemas } from '../messaging/contract.ts';
 import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
+import { TIMELINE_KINDS } from '../profiles/timeline.ts';
 import { scoringOperations, scoringSchemas } from '../scoring/contract.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
 import type { Operation } from './contract-types.ts';
@@ -115,6 +117,18 @@ const trackingSchemas = {
         channel: z.enum(CHANNELS),
         campaign: z.string().nullable(),
         device: z.enum(DEVICE_TYPES),
+      }),
+    ),
+  }),
+  ProfileTimeline: z.object({
+    profileId: z.string(),
+    stage: z.enum(LEAD_STAGES).nullable(),
+    entries: z.array(
+      z.object({
+        at: z.string(),
+        kind: z.enum(TIMELINE_KINDS),
+        summary: z.string(),
+        detail: z.record(z.string(), z.json()),
       }),
     ),
   }),
@@ -283,6 +297,15 @@ const trackingOperations: readonly Operation[] = [
     auth: 'admin',
     parameters: [id, { name: 'limit', in: 'query', required: false, description: '1–1000, default 100' }],
     responses: { '200': 'ProfileEvents', '400': 'Error', '404': 'Error' },
+  },
+  {
+    method: 'get',
+    path: '/admin/profiles/{id}/timeline',
+    summary:
+      "A profile's whole history, newest first: events, enrichment, score points, stage changes, messages, journey steps, segments",
+    auth: 'admin',
+    parameters: [id, { name: 'limit', in: 'query', required: false, description: '1–1000, default 200' }],
+    responses: { '200': 'ProfileTimeline', '400': 'Error', '404': 'Error' },
   },
 ];
 

@@ -143,11 +143,16 @@ export class Tracking extends Construct {
     const profiles = new NurtureFunction(this, 'AdminProfiles', {
       ...common,
       entry: 'admin-profiles',
-      description: 'Admin API: profiles and their events',
+      description: 'Admin API: profiles, their events and their whole history (timeline)',
       memorySize: 512,
       environment: { ...common.environment, EVENT_RETENTION_DAYS: String(props.eventRetentionDays) },
     }).bindTable('PROFILE_TABLE', props.table, 'read');
-    for (const path of ['/admin/profiles', '/admin/profiles/{id}', '/admin/profiles/{id}/events']) {
+    for (const path of [
+      '/admin/profiles',
+      '/admin/profiles/{id}',
+      '/admin/profiles/{id}/events',
+      '/admin/profiles/{id}/timeline',
+    ]) {
       props.httpApi.addRoute({
         method: HttpMethod.GET,
         path,
