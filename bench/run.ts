@@ -18,6 +18,8 @@ import { benchJourneyEngine } from './journeys-engine.ts';
 import { benchJourneyTimers } from './journeys-timers.ts';
 import { benchRender } from './messaging-render.ts';
 import { benchSend } from './messaging-send.ts';
+import { benchScoring } from './scoring.ts';
+import { benchSegments } from './segments.ts';
 import { benchDomain, benchTracking } from './tracking.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -133,6 +135,8 @@ async function main(): Promise<void> {
       );
       results.messagingSend = await benchSend({ endpoint: dynamo.url, tableName: table.tableName });
       results.journeyTimers = await benchJourneyTimers({ endpoint: dynamo.url, tableName: table.tableName });
+      results.scoring = await benchScoring({ endpoint: dynamo.url, tableName: table.tableName });
+      results.segments = await benchSegments({ endpoint: dynamo.url, tableName: table.tableName });
     } finally {
       await dynamo.stop();
     }

@@ -5,14 +5,17 @@ import type { Construct } from 'constructs';
 import type { NurtureConfig } from './config.ts';
 import { AdminAuth } from './constructs/admin-auth.ts';
 import { Banners } from './constructs/banners.ts';
+import { Dashboard } from './constructs/dashboard.ts';
 import { NurtureEventBus } from './constructs/event-bus.ts';
 import { NurtureHttpApi } from './constructs/http-api.ts';
+import { Imports } from './constructs/imports.ts';
 import { Journeys } from './constructs/journeys.ts';
 import { LinkSigning } from './constructs/link-signing.ts';
 import { Messaging } from './constructs/messaging.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
 import { Scoring } from './constructs/scoring.ts';
+import { Segments } from './constructs/segments.ts';
 import { Tracking } from './constructs/tracking.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { retentionDays } from './retention.ts';
@@ -33,6 +36,9 @@ export class NurtureStack extends Stack {
   public readonly messaging: Messaging;
   public readonly journeys: Journeys;
   public readonly scoring: Scoring;
+  public readonly imports: Imports;
+  public readonly segments: Segments;
+  public readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -164,6 +170,16 @@ export class NurtureStack extends Stack {
       retainData: config.retainData,
       stage: config.stage,
     });
+    this.imports = new Imports(this, 'Imports', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      adminAuthorizer: this.adminAuth.authorizer,
+      eventRetentionDays: config.eventRetentionDays,
+      mergeOnEmail: config.mergeOnEmail,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
     this.scoring = new Scoring(this, 'Scoring', {
       httpApi: this.httpApi,
       table: this.profileStore.table,
@@ -171,6 +187,24 @@ export class NurtureStack extends Stack {
       adminAuthorizer: this.adminAuth.authorizer,
       eventRetentionDays: config.eventRetentionDays,
       webhooks: this.webhooks,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+    this.segments = new Segments(this, 'Segments', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      eventBus: this.eventBus.bus,
+      adminAuthorizer: this.adminAuth.authorizer,
+      eventRetentionDays: config.eventRetentionDays,
+      consent: { categories: config.emailConsentCategories, requireOptIn: config.requireEmailOptIn },
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      httpApi: this.httpApi,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,

@@ -7,6 +7,8 @@ import { LEAD_STAGES } from '../journeys/definition.ts';
 import { TrackingProfileSummaries } from '../scoring/aws-adapters.ts';
 import { DynamoDbScoringStore } from '../scoring/dynamodb-store.ts';
 import { scoringPublisher } from '../scoring/publisher.ts';
+import { startRecompute } from '../scoring/recompute.ts';
+import { BusRecomputeRequests, DynamoDbRecomputeProgress } from '../scoring/recompute-adapters.ts';
 import { InvalidScoringRulesError, parseScoringRules, type ScoringRules } from '../scoring/rules.ts';
 import { LeadService } from '../scoring/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
@@ -28,11 +30,14 @@ const tracking = new DynamoDbTrackingStore({
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: 1,
 });
+const eventBridge = new EventBridgeClient({});
+const recomputes = new DynamoDbRecomputeProgress(dynamodb, env.PROFILE_TABLE);
+const recomputeRequests = new BusRecomputeRequests(eventBridge, env.EVENT_BUS_NAME);
 const service = new LeadService({
   store,
   publisher: scoringPublisher({
     dynamodb,
-    eventBridge: new EventBridgeClient({}),
+    eventBridge,
     sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
     tableName: env.PROFILE_TABLE,
     busName: env.EVENT_BUS_NAME,
@@ -91,12 +96,22 @@ export const handler = httpHandler(async (event) => {
         throw error;
       }
       const stored = await store.putRules(rules);
-      return json(stored.version === 1 ? 201 : 200, stored);
+      // Every profile is rescored under the new version in the background (docs/scoring.md "Changing rules").
+      const recompute = await startRecompute({
+        deps: { progress: recomputes, requests: recomputeRequests, now: () => new Date() },
+        version: stored.version,
+      });
+      return json(stored.version === 1 ? 201 : 200, { ...stored, recompute });
     }
     case 'GET /admin/scoring/rules': {
       const stored = await store.getRules('latest');
       if (!stored) throw new HttpError(404, 'no scoring rules were published yet');
-      return json(200, stored);
+      return json(200, { ...stored, recompute: (await recomputes.get(stored.version)) ?? null });
+    }
+    case 'GET /admin/scoring/recompute': {
+      const latest = await recomputes.latest();
+      if (!latest) throw new HttpError(404, 'no recompute was started yet');
+      return json(200, latest);
     }
     case 'GET /admin/profiles/{id}/lead':
       return json(200, await service.explain(await existingProfile(event)));

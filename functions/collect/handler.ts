@@ -2,6 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from 'zod';
+import { shippedEnrichers } from '../enrichment/shipped-enrichers.ts';
 import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
 import { EMAIL_LINK_PATHS, EmailEngagement } from '../messaging/engagement.ts';
 import { ProfileActivityRecorder } from '../messaging/profile-activity.ts';
@@ -32,7 +33,12 @@ const store = new DynamoDbTrackingStore({
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
 });
 const sources = new SourceStore(dynamodb, env.PROFILE_TABLE);
-const ingestService = new IngestService(store, { mergeOnEmail: env.MERGE_ON_EMAIL === 'true' });
+const ingestService = new IngestService(store, {
+  mergeOnEmail: env.MERGE_ON_EMAIL === 'true',
+  // The data files ship beside the bundle (dataDirectories) and load on the first identify, not at cold start.
+  enrichers: shippedEnrichers(),
+  onEnrichmentFailures: (failures) => logger.warn('enrichment failed; the identify went ahead', { failures }),
+});
 
 const signingSecretArn = env.SIGNING_SECRET_ARN;
 const messagingStore = new DynamoDbMessagingStore({
@@ -87,7 +93,7 @@ const collector = new Collector(
       });
       return sourceId;
     },
-    ingest: (events) => backPressure(() => ingestService.ingest(events)),
+    ingest: (events, request) => backPressure(() => ingestService.ingest(events, request)),
     countRejected: ({ sourceId, rejected }) =>
       backPressure(() =>
         store.countUnprofiled({

@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import * as z from 'zod';
+import { ENRICHMENT_TRAIT } from '../enrichment/enricher.ts';
 import { MAX_EVENT_BYTES } from '../tracking/ingest/body.ts';
 import { MAX_ID_LENGTH } from '../tracking/ingest/segment.ts';
 import type { JsonObject, JsonValue } from '../tracking/model.ts';
@@ -37,6 +38,12 @@ export function parseTraitPath(path: string): string[] {
     if (FORBIDDEN_SEGMENTS.has(segment)) {
       throw new ImportConfigError(`Trait path "${path}" uses the reserved name "${segment}".`);
     }
+  }
+  // Only enrichers write it, so that no file can forge where a country or a free-mail flag came from.
+  if (segments[0] === ENRICHMENT_TRAIT) {
+    throw new ImportConfigError(
+      `Trait path "${path}" is reserved for enrichment (docs/enrichment.md); map the column to another trait.`,
+    );
   }
   return segments;
 }
@@ -200,7 +207,7 @@ export function planImport({
       ? header
           .filter((column) => !mapped.has(column) && !identityColumns.has(column))
           .map((column) => {
-            if (column.trim() === '' || FORBIDDEN_SEGMENTS.has(column)) {
+            if (column.trim() === '' || FORBIDDEN_SEGMENTS.has(column) || column === ENRICHMENT_TRAIT) {
               throw new ImportConfigError(
                 `Column "${column}" cannot become a trait name; map it with --map instead.`,
               );

@@ -1,10 +1,11 @@
-// Publishes tracking, messaging and journey domain events from the profile store's stream (the outbox): none is lost.
+// Publishes tracking, messaging, journey and segment domain events from the profile store's stream (the outbox): none is lost.
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { enrollmentFromImage, journeyEventsFor } from '../journeys/domain-events.ts';
 import { messageFromImage, messagingEventsFor } from '../messaging/domain-events.ts';
+import { segmentEventsFor } from '../segments/domain-events.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { publishEvents } from '../shared/publish.ts';
@@ -38,6 +39,19 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
           messageFromImage(record.dynamodb?.OldImage?.m?.S),
           messageFromImage(record.dynamodb?.NewImage?.m?.S),
         );
+        for (const domainEvent of events) outgoing.push({ sequenceNumber, domainEvent });
+        continue;
+      }
+      if (sk.startsWith('MEMBER#') && pk.startsWith('SEGMENT#')) {
+        // Segment memberships (functions/segments/domain-events.ts): item created → entered, removed → exited.
+        const seconds = record.dynamodb?.ApproximateCreationDateTime;
+        const events = segmentEventsFor({
+          eventName: eventName.parse(record.eventName),
+          keys: { pk, sk },
+          oldImage: record.dynamodb?.OldImage,
+          newImage: record.dynamodb?.NewImage,
+          changedAt: new Date(seconds === undefined ? Date.now() : seconds * 1000).toISOString(),
+        });
         for (const domainEvent of events) outgoing.push({ sequenceNumber, domainEvent });
         continue;
       }

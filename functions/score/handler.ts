@@ -6,8 +6,16 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import type { IncomingEvent } from '../journeys/model.ts';
 import { TrackingProfileSummaries } from '../scoring/aws-adapters.ts';
+import { scoringRecomputeRequested } from '../scoring/domain-events.ts';
 import { DynamoDbScoringStore } from '../scoring/dynamodb-store.ts';
 import { scoringPublisher } from '../scoring/publisher.ts';
+import { type RecomputeRequest, ScoringRecompute } from '../scoring/recompute.ts';
+import {
+  BusRecomputeRequests,
+  DynamoDbRecomputeProgress,
+  DynamoDbRecomputeScanner,
+  TrackingProfileHistory,
+} from '../scoring/recompute-adapters.ts';
 import { LeadService } from '../scoring/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
@@ -29,20 +37,33 @@ const tracking = new DynamoDbTrackingStore({
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
 });
-const leads = new LeadService({
-  store: new DynamoDbScoringStore({ client: dynamodb, tableName: env.PROFILE_TABLE }),
+const eventBridge = new EventBridgeClient({});
+const scoringStore = new DynamoDbScoringStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
+const leadDeps = {
   publisher: scoringPublisher({
     dynamodb,
-    eventBridge: new EventBridgeClient({}),
+    eventBridge,
     sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
     tableName: env.PROFILE_TABLE,
     busName: env.EVENT_BUS_NAME,
     webhookQueueUrl: env.WEBHOOK_QUEUE_URL,
     salesEndpointId: env.SALES_WEBHOOK_ENDPOINT,
-    log: (message, fields) => logger.warn(message, fields),
+    log: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
   }),
   profiles: new TrackingProfileSummaries(tracking),
   now: () => new Date(),
+};
+const leads = new LeadService({ ...leadDeps, store: scoringStore });
+/** Rules changes: pages of profiles rescored under the new version (docs/scoring.md "Changing rules"). */
+const recompute = new ScoringRecompute({
+  store: scoringStore,
+  progress: new DynamoDbRecomputeProgress(dynamodb, env.PROFILE_TABLE),
+  scanner: new DynamoDbRecomputeScanner(dynamodb, env.PROFILE_TABLE),
+  history: new TrackingProfileHistory(tracking),
+  requests: new BusRecomputeRequests(eventBridge, env.EVENT_BUS_NAME),
+  leads: leadDeps,
+  now: () => new Date(),
+  log: (message, fields) => logger.error(message, fields),
 });
 
 /** The EventBridge envelope a rule puts on the queue. */
@@ -61,7 +82,11 @@ interface Input {
   readonly readsTraits: boolean;
 }
 
-type Parsed = { kind: 'input'; input: Input } | { kind: 'skip' } | { kind: 'malformed' };
+type Parsed =
+  | { kind: 'input'; input: Input }
+  | { kind: 'recompute'; request: RecomputeRequest }
+  | { kind: 'skip' }
+  | { kind: 'malformed' };
 
 function parse(record: SQSRecord): Parsed {
   let body: unknown;
@@ -74,6 +99,10 @@ function parse(record: SQSRecord): Parsed {
   if (!envelope.success) return { kind: 'malformed' };
   const { detail, id, source, time } = envelope.data;
   const detailType = envelope.data['detail-type'];
+  if (detailType === scoringRecomputeRequested.detailType) {
+    const request = scoringRecomputeRequested.detail.safeParse(detail);
+    return request.success ? { kind: 'recompute', request: request.data } : { kind: 'malformed' };
+  }
   const profileId = detail.profileId;
   // Events about no one in particular (a send to a raw address) have no lead to score.
   if (typeof profileId !== 'string' || profileId === '') return { kind: 'skip' };
@@ -110,9 +139,14 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const failures = new Set<string>();
   // One profile's inputs run in order (fewer version conflicts); different profiles run side by side.
   const byProfile = new Map<string, Array<{ record: SQSRecord; input: Input }>>();
+  const pages: Array<{ record: SQSRecord; request: RecomputeRequest }> = [];
   for (const record of event.Records) {
     const parsed = parse(record);
     if (parsed.kind === 'skip') continue;
+    if (parsed.kind === 'recompute') {
+      pages.push({ record, request: parsed.request });
+      continue;
+    }
     if (parsed.kind === 'malformed') {
       // Only rules we define write this queue; a body we cannot read goes to the DLQ for inspection.
       logger.error('malformed scoring queue message', { sqsMessageId: record.messageId });
@@ -122,8 +156,30 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     const { input } = parsed;
     byProfile.set(input.profileId, [...(byProfile.get(input.profileId) ?? []), { record, input }]);
   }
-  await Promise.all(
-    [...byProfile.entries()].map(async ([profileId, items]) => {
+  // Recompute pages run one after another, beside the live inputs: each already rescores profiles side by side.
+  const recomputing = (async () => {
+    for (const { record, request } of pages) {
+      try {
+        const outcome = await recompute.onRequest(request);
+        logger.info('recompute page handled', {
+          rulesVersion: request.version,
+          segment: request.segment,
+          outcome,
+        });
+      } catch (error) {
+        logger.error('recompute page failed, will be retried', {
+          rulesVersion: request.version,
+          segment: request.segment,
+          sqsMessageId: record.messageId,
+          error: error instanceof Error ? error : String(error),
+        });
+        failures.add(record.messageId);
+      }
+    }
+  })();
+  await Promise.all([
+    recomputing,
+    ...[...byProfile.entries()].map(async ([profileId, items]) => {
       for (const { record, input } of items) {
         try {
           await score(input);
@@ -137,6 +193,6 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         }
       }
     }),
-  );
+  ]);
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -25,9 +25,33 @@ const transition = z.looseObject({
   by: z.string(),
 });
 
+const recompute = z
+  .object({
+    version: z.number().int(),
+    state: z.enum(['running', 'done', 'superseded']),
+    totalSegments: z.number().int(),
+    segmentsDone: z.number().int(),
+    pages: z.number().int(),
+    profilesRecomputed: z.number().int(),
+    profilesChanged: z.number().int(),
+    failures: z.number().int(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ description: 'Progress of rescoring every profile under a rules version (docs/scoring.md).' });
+
 export const scoringSchemas: Record<string, z.ZodType> = {
   ScoringRules: rules,
-  StoredScoringRules: z.object({ version: z.number().int(), rules, createdAt: z.string() }),
+  StoredScoringRules: z.object({
+    version: z.number().int(),
+    rules,
+    createdAt: z.string(),
+    recompute: recompute
+      .nullable()
+      .optional()
+      .meta({ description: "This version's recompute; null when none was started." }),
+  }),
+  ScoringRecompute: recompute,
   Lead: z
     .looseObject({
       profileId: z.string(),
@@ -69,7 +93,7 @@ export const scoringOperations: readonly Operation[] = [
     method: 'put',
     path: '/admin/scoring/rules',
     summary:
-      'Publishes a new version of the scoring rules (201 for the first); every problem is listed at once',
+      'Publishes a new version of the scoring rules (201 for the first) and starts rescoring every profile; every problem is listed at once',
     auth: 'admin',
     body: 'ScoringRules',
     responses: { '200': 'StoredScoringRules', '201': 'StoredScoringRules', '400': 'Error' },
@@ -77,9 +101,16 @@ export const scoringOperations: readonly Operation[] = [
   {
     method: 'get',
     path: '/admin/scoring/rules',
-    summary: 'The scoring rules in force',
+    summary: "The scoring rules in force, with the progress of their recompute (field 'recompute')",
     auth: 'admin',
     responses: { '200': 'StoredScoringRules', '404': 'Error' },
+  },
+  {
+    method: 'get',
+    path: '/admin/scoring/recompute',
+    summary: 'Progress of the latest rescoring of every profile after a rules change',
+    auth: 'admin',
+    responses: { '200': 'ScoringRecompute', '404': 'Error' },
   },
   {
     method: 'get',

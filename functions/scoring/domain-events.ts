@@ -84,6 +84,25 @@ export const leadRevenueAttributed = defineDomainEvent({
   }),
 });
 
+/**
+ * A page of profiles to rescore under a newly published rules version (docs/scoring.md "Changing rules"). The score
+ * function handles one page and requests the next. Not in SCORING_EVENTS: it is scoring's own work item, which
+ * journeys have no use for; a rule of its own brings it to the scoring queue.
+ */
+export const scoringRecomputeRequested = defineDomainEvent({
+  detailType: 'scoring.recompute_requested',
+  source: SOURCE,
+  detail: z.object({
+    dedupeKey: z.string(),
+    /** The rules version to rescore with; a page stops once a newer version was published. */
+    version: z.int().positive(),
+    segment: z.int().min(0),
+    totalSegments: z.int().positive(),
+    /** Where the previous page of this segment ended; null for the first page. */
+    cursor: z.string().nullable(),
+  }),
+});
+
 export const SCORING_EVENTS = [
   leadStageChanged,
   leadScoreChanged,

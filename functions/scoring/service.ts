@@ -9,7 +9,7 @@ import {
   revenueAttributedEvent,
   scoreChangedEvent,
 } from './domain-events.ts';
-import { parseScoringRules, type ScoringRules } from './rules.ts';
+import { parseScoringRules, type ScoringRules, type Threshold } from './rules.ts';
 import {
   applyEvent,
   applyTraits,
@@ -101,6 +101,18 @@ interface Change {
 const DEFAULT_RULES = parseScoringRules({});
 
 const round = (value: number) => Math.round(value * 100) / 100 || 0;
+
+/** A fit rule that held before the recompute and still holds with the same points has held since then. */
+function keepFitSince(state: ScoreState, before: ScoreState): ScoreState {
+  const since = new Map(before.fit.map((award) => [`${award.ruleId}\u0000${award.points}`, award.since]));
+  return {
+    ...state,
+    fit: state.fit.map((award) => {
+      const held = since.get(`${award.ruleId}\u0000${award.points}`);
+      return held === undefined ? award : { ...award, since: held };
+    }),
+  };
+}
 
 function announceable(previous: Scores | null, current: Scores): boolean {
   const before = previous ?? { behaviour: 0, fit: 0, combined: 0 };
@@ -194,24 +206,31 @@ export class LeadService {
     });
   }
 
-  /** Rebuilds the ledger under the latest rules (after a rules change) from the profile's events and traits. */
+  /**
+   * Rebuilds the ledger under the latest rules (after a rules change) from the profile's events and traits. Fit rules
+   * that held before keep their `since`, so recomputing twice writes nothing the second time. With the thresholds in
+   * force before (`previousThresholds`), a threshold the profile now meets but did not meet before moves it
+   * (reason `rules-changed: …`); without them only a score that crosses a bar does, as for any change.
+   */
   async recomputeProfile(input: {
     readonly profileId: string;
     readonly events: readonly IncomingEvent[];
     readonly traits: JsonObject;
+    readonly previousThresholds?: readonly Threshold[];
   }): Promise<LeadOutcome> {
-    const { profileId, events, traits } = input;
+    const { profileId, events, traits, previousThresholds } = input;
     const rules = await this.latestRules();
     return this.change({
       profileId,
       rules,
       cause: `recompute:v${rules.version}`,
       apply: ({ record, rules, now }) => ({
-        ledger: recompute({ events, traits, rules, now }),
+        ledger: keepFitSince(recompute({ events, traits, rules, now }), record.ledger),
         lifecycle: record.lifecycle,
         inputs: [],
       }),
       thresholdKey: `recompute:v${rules.version}`,
+      ...(previousThresholds === undefined ? {} : { rulesChanged: { previousThresholds } }),
     });
   }
 
@@ -249,6 +268,8 @@ export class LeadService {
     apply: (context: { record: LeadRecord; rules: ScoringRules; now: Date }) => Change;
     /** Key of the threshold check after the change; null when the change cannot move scores. */
     thresholdKey: string | null;
+    /** A recompute after a rules change: thresholds are judged against the old ones (see `transition`). */
+    rulesChanged?: { readonly previousThresholds: readonly Threshold[] };
   }): Promise<LeadOutcome> {
     const { profileId } = input;
     const rules = input.rules ?? (await this.latestRules());
@@ -279,7 +300,14 @@ export class LeadService {
         });
       for (const stageInput of change.inputs) step(stageInput);
       if (input.thresholdKey !== null)
-        step({ kind: 'scores', previous, current, thresholds: rules.thresholds, key: input.thresholdKey });
+        step({
+          kind: 'scores',
+          previous,
+          current,
+          thresholds: rules.thresholds,
+          key: input.thresholdKey,
+          ...(input.rulesChanged === undefined ? {} : { rulesChanged: input.rulesChanged }),
+        });
 
       const deal = change.won?.deal ?? null;
       const attributing = deal !== null && !record.attributedDeals.includes(deal.dealId) ? deal : null;

@@ -62,6 +62,12 @@ export type StageInput =
       readonly current: Scores;
       readonly thresholds: readonly Threshold[];
       readonly key: string;
+      /**
+       * Set by a recompute after a rules change: the thresholds in force before. A threshold then counts as crossed
+       * when the current score meets it and the previous score did not meet the old threshold for the same stage and
+       * score, so a lowered bar moves the profiles it now lets through; the reason starts with `rules-changed`.
+       */
+      readonly rulesChanged?: { readonly previousThresholds: readonly Threshold[] };
     }
   | { readonly kind: 'event'; readonly signal: LifecycleSignal; readonly key: string; readonly by: string }
   | {
@@ -102,19 +108,21 @@ function thresholdTarget(
   stage: LeadStage | null,
 ): { to: LeadStage; reason: string } | null {
   if (stage === 'disqualified') return null;
+  const { rulesChanged } = input;
+  const metBefore = (threshold: Threshold): boolean => {
+    if (rulesChanged === undefined) return input.previous[threshold.score] >= threshold.atLeast;
+    const old = rulesChanged.previousThresholds.find(
+      (candidate) => candidate.stage === threshold.stage && candidate.score === threshold.score,
+    );
+    return old !== undefined && input.previous[threshold.score] >= old.atLeast;
+  };
   const crossed = input.thresholds
-    .filter(
-      (threshold) =>
-        input.previous[threshold.score] < threshold.atLeast &&
-        input.current[threshold.score] >= threshold.atLeast,
-    )
+    .filter((threshold) => !metBefore(threshold) && input.current[threshold.score] >= threshold.atLeast)
     .sort((left, right) => RANK[right.stage] - RANK[left.stage]);
   const highest = crossed[0];
   if (highest === undefined || rank(stage) >= RANK[highest.stage]) return null;
-  return {
-    to: highest.stage,
-    reason: `${highest.score} score ${input.current[highest.score]} reached ${highest.atLeast}`,
-  };
+  const reason = `${highest.score} score ${input.current[highest.score]} reached ${highest.atLeast}`;
+  return { to: highest.stage, reason: rulesChanged === undefined ? reason : `rules-changed: ${reason}` };
 }
 
 /** Where a signal moves a profile from its stage, or null when it does not apply there. */

@@ -1,5 +1,7 @@
 // The HTTP API contract as schemas: the source of docs/openapi.json (`npm run openapi`), checked by tests.
 import * as z from 'zod';
+import { dashboardOperations } from '../dashboard/contract.ts';
+import { importOperations, importSchemas } from '../imports/contract.ts';
 import { journeyOperations, journeySchemas } from '../journeys/contract.ts';
 import { LEAD_STAGES } from '../journeys/definition.ts';
 import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
@@ -7,6 +9,7 @@ import { messagingOperations, messagingSchemas } from '../messaging/contract.ts'
 import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
 import { TIMELINE_KINDS } from '../profiles/timeline.ts';
 import { scoringOperations, scoringSchemas } from '../scoring/contract.ts';
+import { segmentOperations, segmentSchemas } from '../segments/contract.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
 import type { Operation } from './contract-types.ts';
 
@@ -142,6 +145,8 @@ export const schemas: Readonly<Record<string, z.ZodType>> = {
   ...webhookSchemas,
   ...journeySchemas,
   ...scoringSchemas,
+  ...segmentSchemas,
+  ...importSchemas,
 };
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
@@ -316,6 +321,9 @@ export const operations: readonly Operation[] = [
   ...webhookOperations,
   ...journeyOperations,
   ...scoringOperations,
+  ...segmentOperations,
+  ...importOperations,
+  ...dashboardOperations,
 ];
 
 /**
@@ -362,7 +370,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
                 content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } } },
               },
             }
-          : {}),
+          : op.bodyMediaTypes
+            ? {
+                requestBody: {
+                  required: true,
+                  content: Object.fromEntries(
+                    op.bodyMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
+                  ),
+                },
+              }
+            : {}),
         responses,
       },
     };

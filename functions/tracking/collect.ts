@@ -1,13 +1,20 @@
 // The tracking API as plain request → response logic: Segment, RudderStack, Snowplow, pixels and the snippet.
 
+import { ENRICHMENT_TRAIT } from '../enrichment/enricher.ts';
 import { enrich } from './enrichment/index.ts';
 import { decodeBody, headerValue } from './ingest/body.ts';
 import { parsePixel, TRANSPARENT_GIF } from './ingest/pixel.ts';
 import { type ParsedRequest, parseSegmentRequest } from './ingest/segment.ts';
 import { parseSnowplowGet, parseSnowplowPost } from './ingest/snowplow.ts';
 import { writeKeyFrom } from './ingest/write-key.ts';
-import type { IngestResult } from './ingest-service.ts';
-import type { EnrichedEvent, JsonObject, NormalizedEvent } from './model.ts';
+import type { IdentifyContext, IngestRequest, IngestResult } from './ingest-service.ts';
+import {
+  type EnrichedEvent,
+  IMPORT_LIBRARY_NAME,
+  type JsonObject,
+  type JsonValue,
+  type NormalizedEvent,
+} from './model.ts';
 import { renderSnippet } from './snippet/snippet-source.ts';
 
 export interface CollectRequest {
@@ -34,7 +41,7 @@ export interface CollectResponse {
 export interface CollectPorts {
   /** The source a write key authenticates, or undefined. */
   sourceForWriteKey(writeKey: string): Promise<string | undefined>;
-  ingest(events: readonly EnrichedEvent[]): Promise<IngestResult>;
+  ingest(events: readonly EnrichedEvent[], request: IngestRequest): Promise<IngestResult>;
   /** Counts requests or events that were refused (unknown key, invalid pixel), for operators. */
   countRejected(counts: { sourceId: string; rejected: number }): Promise<void>;
 }
@@ -114,6 +121,55 @@ interface Outcome {
   readonly duplicates: number;
   readonly rejected: number;
   readonly errors: ReadonlyArray<{ index: number; error: string }>;
+  /** Events accepted with something left out; only present when there are any. */
+  readonly warnings?: ReadonlyArray<{ index: number; warning: string }>;
+}
+
+export const RESERVED_ENRICHMENT_WARNING =
+  'traits.enrichment is reserved for enrichment (docs/enrichment.md) and was ignored';
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Traits without the reserved `enrichment` key, and whether it was there. */
+function withoutEnrichment(traits: JsonObject): { traits: JsonObject; stripped: boolean } {
+  if (!Object.hasOwn(traits, ENRICHMENT_TRAIT)) return { traits, stripped: false };
+  const { [ENRICHMENT_TRAIT]: _forged, ...rest } = traits;
+  return { traits: rest, stripped: true };
+}
+
+/**
+ * Drops a client-supplied `traits.enrichment` (and `context.traits.enrichment`) before storage: only enrichers
+ * write it, so nobody can forge its provenance. The event itself is accepted.
+ */
+function withoutClientEnrichment(event: NormalizedEvent): { event: NormalizedEvent; stripped: boolean } {
+  const own = withoutEnrichment(event.traits);
+  const contextTraits = event.context.traits;
+  const inContext = isObject(contextTraits) ? withoutEnrichment(contextTraits) : undefined;
+  if (!own.stripped && !inContext?.stripped) return { event, stripped: false };
+  return {
+    event: {
+      ...event,
+      traits: own.traits,
+      ...(inContext?.stripped ? { context: { ...event.context, traits: inContext.traits } } : {}),
+    },
+    stripped: true,
+  };
+}
+
+/**
+ * What enrichment may use of an identify that is not stored: the untruncated client IP (the event's `context.ip`,
+ * else the connection). Import rows get none: the importing machine's address says nothing about the contact.
+ */
+function identifyContext(event: NormalizedEvent, sourceIp: string | undefined): IdentifyContext {
+  const library = event.context.library;
+  if (isObject(library) && library.name === IMPORT_LIBRARY_NAME) return { trigger: 'import' };
+  const fromContext = event.context.ip;
+  const ip = (typeof fromContext === 'string' && fromContext.trim() !== '' ? fromContext : sourceIp)
+    ?.split(',')[0]
+    ?.trim();
+  return { trigger: 'identify', ...(ip ? { ip } : {}) };
 }
 
 export class Collector {
@@ -234,7 +290,9 @@ export class Collector {
     batchSentAt: string | undefined,
   ): Promise<Outcome | 'unauthorized'> {
     const errors: Array<{ index: number; error: string }> = [];
+    const warnings: Array<{ index: number; warning: string }> = [];
     const bySource = new Map<string, EnrichedEvent[]>();
+    const identifies = new Map<string, IdentifyContext>();
     const sourceOf = new Map<string, string | undefined>();
     const lookup = async (key: string | undefined) => {
       if (key === undefined) return undefined;
@@ -256,8 +314,13 @@ export class Collector {
         continue;
       }
       authenticated = true;
+      const { event, stripped } = withoutClientEnrichment(verdict.event);
+      if (stripped) warnings.push({ index: verdict.index, warning: RESERVED_ENRICHMENT_WARNING });
+      if (event.type === 'identify') {
+        identifies.set(event.messageId, identifyContext(event, request.sourceIp));
+      }
       const list = bySource.get(sourceId) ?? [];
-      list.push(this.enriched(verdict.event, sourceId, request, batchSentAt));
+      list.push(this.enriched(event, sourceId, request, batchSentAt));
       bySource.set(sourceId, list);
     }
     if (!authenticated && parsed.events.some((v) => v.ok)) return 'unauthorized';
@@ -265,11 +328,18 @@ export class Collector {
     let accepted = 0;
     let duplicates = 0;
     for (const events of bySource.values()) {
-      const result = await this.ports.ingest(events);
+      // The identify contexts (with client IPs) go along in memory only; the events stored carry the truncated IP.
+      const result = await this.ports.ingest(events, { identifies });
       accepted += result.accepted + result.bots + result.consentWithheld;
       duplicates += result.duplicates;
     }
-    return { accepted, duplicates, rejected: errors.length, errors };
+    return {
+      accepted,
+      duplicates,
+      rejected: errors.length,
+      errors,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   }
 
   private enriched(

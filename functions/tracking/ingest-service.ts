@@ -1,17 +1,26 @@
 // Ingest: dedupes, resolves identities (with merges) and applies events to profiles exactly once.
 import { randomBytes } from 'node:crypto';
+import {
+  type Enricher,
+  type EnrichmentFailure,
+  type EnrichmentTrigger,
+  runEnrichers,
+} from '../enrichment/enricher.ts';
 import type { EnrichedEvent } from './model.ts';
 import {
   analyticsAllowed,
   applyEvents,
+  applyIdentifyEnrichment,
   applyTraits,
   consentOf,
   defaultProfileId,
   type Identity,
+  identifyToEnrich,
   mergeProfiles,
   mergeTraits,
   normalizeEmail,
   type ProfileCore,
+  type ProfileTraits,
   primaryIdentity,
   traitsChanged,
   traitsOf,
@@ -56,6 +65,29 @@ export interface IngestOptions {
    * evidence of one person than a userId). Off: the email then points at the profile that used it last.
    */
   readonly mergeOnEmail?: boolean;
+  /**
+   * Third-party enrichment on identify (docs/enrichment.md). Called when an identify first needs it, so the data
+   * loads lazily; a throw counts as an enrichment failure. @default no enrichment
+   */
+  readonly enrichers?: () => readonly Enricher[];
+  /** Told about enrichment failures (to log them); they never fail the identify. */
+  readonly onEnrichmentFailures?: (failures: readonly EnrichmentFailure[]) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** What enrichment may know about one identify beyond the stored event: held in memory for the request only. */
+export interface IdentifyContext {
+  /** The client IP before truncation; it is never stored. */
+  readonly ip?: string;
+  /** @default 'identify' */
+  readonly trigger?: EnrichmentTrigger;
+}
+
+/** Per-request facts that are not part of the stored events. */
+export interface IngestRequest {
+  /** By messageId. */
+  readonly identifies?: ReadonlyMap<string, IdentifyContext>;
 }
 
 export class IngestService {
@@ -207,7 +239,7 @@ export class IngestService {
   }
 
   /** Ingests enriched events of one source: the whole effect happens exactly once, however often it is retried. */
-  async ingest(events: readonly EnrichedEvent[]): Promise<IngestResult> {
+  async ingest(events: readonly EnrichedEvent[], request: IngestRequest = {}): Promise<IngestResult> {
     const merges: Array<{ from: string; into: string }> = [];
     const bots = events.filter((e) => e.enrichment.isBot);
     const humans = events.filter((e) => !e.enrichment.isBot);
@@ -266,7 +298,13 @@ export class IngestService {
     }
 
     await inParallel([...byProfile], ([profileId, profileEvents]) =>
-      this.applyToProfile(profileId, profileEvents, [claim, ...reclaimed], merges),
+      this.applyToProfile({
+        profileId,
+        events: profileEvents,
+        claims: [claim, ...reclaimed],
+        merges,
+        request,
+      }),
     );
     for (const event of withheld) await this.recordConsentOnly(event);
 
@@ -298,12 +336,19 @@ export class IngestService {
     return false;
   }
 
-  private async applyToProfile(
-    profileId: string,
-    events: EnrichedEvent[],
-    claims: readonly string[],
-    merges: Array<{ from: string; into: string }>,
-  ): Promise<void> {
+  private async applyToProfile({
+    profileId,
+    events,
+    claims,
+    merges,
+    request,
+  }: {
+    profileId: string;
+    events: EnrichedEvent[];
+    claims: readonly string[];
+    merges: Array<{ from: string; into: string }>;
+    request: IngestRequest;
+  }): Promise<void> {
     let id = profileId;
     let created = false;
     await untilWritten(async () => {
@@ -326,10 +371,12 @@ export class IngestService {
       await this.reconcileNewUser({ kind: 'userId', value: userId }, id);
       id = await this.live(id);
     }
-    if (events.some((e) => Object.keys(traitsOf(e)).length > 0)) {
+    const enriches = this.options.enrichers !== undefined && events.some((e) => e.type === 'identify');
+    if (enriches || events.some((e) => Object.keys(traitsOf(e)).length > 0)) {
       await untilWritten(async () => {
         const current = await this.store.getTraits(id);
-        const next = applyTraits(current.value, events);
+        // Enrichment rides on the identify's own traits write: one write, and no window without it.
+        const next = await this.enriched(applyTraits(current.value, events), events, request);
         if (!traitsChanged(current.value, next)) return;
         await this.store.putTraits({ ...next, version: current.value.version + 1 }, current.value.version);
       });
@@ -350,6 +397,40 @@ export class IngestService {
       }
       await this.store.putIdentityPointer(identity, id);
     }
+  }
+
+  /** Traits with the enrichment of the latest identify applied; unchanged when there is none to run. */
+  private async enriched(
+    traits: ProfileTraits,
+    events: readonly EnrichedEvent[],
+    request: IngestRequest,
+  ): Promise<ProfileTraits> {
+    const load = this.options.enrichers;
+    const identify = load === undefined ? undefined : identifyToEnrich(traits, events);
+    if (load === undefined || identify === undefined) return traits;
+    let enrichers: readonly Enricher[];
+    try {
+      enrichers = load();
+    } catch (error) {
+      this.options.onEnrichmentFailures?.([
+        {
+          enricher: 'enrichment-data',
+          version: 'unknown',
+          reason: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : 'load failed',
+        },
+      ]);
+      return traits;
+    }
+    const context = request.identifies?.get(identify.messageId);
+    const email = traits.traits.email;
+    const outcome = await runEnrichers(enrichers, {
+      traits: traits.traits,
+      ...(typeof email === 'string' ? { email } : {}),
+      ...(context?.ip === undefined ? {} : { ip: context.ip }),
+      context: { now: this.options.now?.() ?? new Date(), trigger: context?.trigger ?? 'identify' },
+    });
+    if (outcome.failures.length > 0) this.options.onEnrichmentFailures?.(outcome.failures);
+    return applyIdentifyEnrichment(traits, { outcome, identify });
   }
 
   /** An event whose consent object withholds analytics is not stored; only the consent decision is kept. */

@@ -4,6 +4,12 @@
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * `context.library.name` of the calls the import CLI and the admin import send: rows of a file, not a visitor's
+ * request, so their connection IP says nothing about the contact and enrichment runs as an import.
+ */
+export const IMPORT_LIBRARY_NAME = 'nurture-import';
+
 /** Which wire format an event arrived in; kept for support and debugging. */
 export type EventProtocol = 'segment' | 'snowplow' | 'pixel';
 

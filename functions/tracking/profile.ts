@@ -1,5 +1,6 @@
 // Profiles as pure data: applying tracked events, merging two profiles, and the identity rules behind them.
 import { createHash } from 'node:crypto';
+import { applyEnrichment, ENRICHMENT_TRAIT, type EnrichmentOutcome } from '../enrichment/enricher.ts';
 import type { Channel, EnrichedEvent, JsonObject, JsonValue, Touch } from './model.ts';
 
 /** A session ends after 30 minutes without events (KPIS.md). */
@@ -141,10 +142,15 @@ function isRecord(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Traits an event sets: identify/group traits, and `context.traits` on any call. */
+/**
+ * Traits an event sets: identify/group traits, and `context.traits` on any call. Never `enrichment`: only the
+ * enrichers write it (docs/enrichment.md), so no caller can forge its provenance.
+ */
 export function traitsOf(event: EnrichedEvent): JsonObject {
   const contextTraits = isRecord(event.context.traits) ? event.context.traits : {};
-  return event.type === 'identify' ? { ...contextTraits, ...event.traits } : contextTraits;
+  const { [ENRICHMENT_TRAIT]: _reserved, ...traits } =
+    event.type === 'identify' ? { ...contextTraits, ...event.traits } : contextTraits;
+  return traits;
 }
 
 /** Segment's consent object (`context.consent.categoryPreferences`) or its consent-updated track event. */
@@ -276,6 +282,42 @@ export function applyTraits(traits: ProfileTraits, events: readonly EnrichedEven
     }
   }
   return next;
+}
+
+/**
+ * The identify whose enrichment the traits should carry: the latest identify among the events, unless the traits'
+ * enrichment already comes from a later one (events arrive out of order; enrichment follows the newest identify).
+ */
+export function identifyToEnrich(
+  traits: ProfileTraits,
+  events: readonly EnrichedEvent[],
+): EnrichedEvent | undefined {
+  const latest = events
+    .filter((e) => e.type === 'identify')
+    .sort(compareEvents)
+    .at(-1);
+  if (latest === undefined) return undefined;
+  const setter = { at: latest.enrichment.eventTime, messageId: latest.messageId };
+  return newerSetter(traits.setBy[ENRICHMENT_TRAIT], setter) ? latest : undefined;
+}
+
+/**
+ * Traits with an enrichment outcome applied under `enrichment` (see applyEnrichment), recorded as set by the
+ * identify that caused it, so merges and later identifies treat it like any other trait. Nothing found: unchanged.
+ */
+export function applyIdentifyEnrichment(
+  traits: ProfileTraits,
+  { outcome, identify }: { outcome: EnrichmentOutcome; identify: EnrichedEvent },
+): ProfileTraits {
+  if (Object.keys(outcome.namespaces).length === 0) return traits;
+  return {
+    ...traits,
+    traits: applyEnrichment(traits.traits, outcome),
+    setBy: {
+      ...traits.setBy,
+      [ENRICHMENT_TRAIT]: { at: identify.enrichment.eventTime, messageId: identify.messageId },
+    },
+  };
 }
 
 /** Whether applying the events changes any trait (so the traits item is written only when needed). */

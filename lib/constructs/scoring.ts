@@ -14,6 +14,7 @@ import {
   messageClicked,
   messageOpened,
 } from '../../functions/messaging/domain-events.ts';
+import { scoringRecomputeRequested } from '../../functions/scoring/domain-events.ts';
 import { eventTracked, profileIdentified } from '../../functions/tracking/domain-events.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
@@ -58,6 +59,8 @@ export class Scoring extends Construct {
   public readonly deadLetterQueue: Queue;
   public readonly deadLetterAlarm: Alarm;
   public readonly inputsRule: Rule;
+  /** Pages of the rescoring after a rules change, requested by the admin API and by each page for the next. */
+  public readonly recomputeRule: Rule;
   public readonly scorer: NurtureFunction;
   public readonly admin: NurtureFunction;
 
@@ -109,11 +112,22 @@ export class Scoring extends Construct {
       },
       targets: [new SqsQueue(this.queue)],
     });
+    // A rule of its own, so SCORING_INPUTS stay what behaviour rules can score.
+    this.recomputeRule = new Rule(this, 'RecomputeRequests', {
+      eventBus: props.eventBus,
+      description: 'Pages of the rescoring of every profile after the scoring rules changed',
+      eventPattern: {
+        source: [scoringRecomputeRequested.source],
+        detailType: [scoringRecomputeRequested.detailType],
+      },
+      targets: [new SqsQueue(this.queue)],
+    });
 
     this.scorer = new NurtureFunction(this, 'Score', {
       ...common,
       entry: 'score',
-      description: 'Scores profiles on tracked events and message engagement, moves lifecycle stages',
+      description:
+        'Scores profiles on tracked events and message engagement, moves lifecycle stages, rescores after rules change',
       memorySize: 512,
       timeout: scorerTimeout,
       environment: {
@@ -122,7 +136,9 @@ export class Scoring extends Construct {
         SALES_WEBHOOK_ENDPOINT: salesEndpoint,
       },
     })
+      // readWrite includes the Scan of the recompute.
       .bindTable('PROFILE_TABLE', props.table, 'readWrite')
+      // lead.* events, and the next page of a recompute.
       .bindEventBus('EVENT_BUS_NAME', props.eventBus);
     props.webhooks.bindEnqueue(this.scorer);
     this.scorer.function.addEventSource(
@@ -140,13 +156,14 @@ export class Scoring extends Construct {
       environment: { ...common.environment, SALES_WEBHOOK_ENDPOINT: salesEndpoint },
     })
       .bindTable('PROFILE_TABLE', props.table, 'readWrite')
-      // Stage moves and sales decisions publish lead.* events.
+      // Stage moves and sales decisions publish lead.* events; a rules change requests the recompute's first pages.
       .bindEventBus('EVENT_BUS_NAME', props.eventBus);
     // A manual move to MQL hands the lead to sales too.
     props.webhooks.bindEnqueue(this.admin);
     const routes: Array<[HttpMethod, string]> = [
       [HttpMethod.PUT, '/admin/scoring/rules'],
       [HttpMethod.GET, '/admin/scoring/rules'],
+      [HttpMethod.GET, '/admin/scoring/recompute'],
       [HttpMethod.GET, '/admin/profiles/{id}/lead'],
       [HttpMethod.POST, '/admin/profiles/{id}/stage'],
       [HttpMethod.POST, '/admin/leads/{id}/accept'],

@@ -12,6 +12,9 @@ import { Construct } from 'constructs';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 
+/** The shipped enrichment data (free-mail, disposable domains, IP countries); functions that enrich copy it. */
+export const ENRICHMENT_DATA_DIRECTORY = 'functions/enrichment/data';
+
 export interface TrackingProps {
   readonly httpApi: NurtureHttpApi;
   readonly table: Table;
@@ -52,6 +55,8 @@ export class Tracking extends Construct {
       description: 'Tracking API: Segment/RudderStack/Snowplow endpoints, pixels and the browser snippet',
       memorySize: 1024,
       timeout: Duration.seconds(15),
+      // Enrichment on identify reads these files beside the bundle (docs/enrichment.md), loaded on first use.
+      dataDirectories: [ENRICHMENT_DATA_DIRECTORY],
       environment: {
         ...common.environment,
         EVENT_RETENTION_DAYS: String(props.eventRetentionDays),
@@ -120,6 +125,11 @@ export class Tracking extends Construct {
           FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.isEqual('MESSAGE') } } } }),
           // Journey entries and exits (functions/journeys/domain-events.ts).
           FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.beginsWith('ENROLLMENT#') } } } }),
+          // Segment memberships created or removed (functions/segments/domain-events.ts).
+          FilterCriteria.filter({
+            eventName: FilterRule.or('INSERT', 'REMOVE'),
+            dynamodb: { Keys: { sk: { S: FilterRule.beginsWith('MEMBER#') } } },
+          }),
         ],
       }),
     );

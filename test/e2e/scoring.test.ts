@@ -1,13 +1,19 @@
 // Lead scoring and the sales hand-off on the local stack: behaviour and fit points, MQL, the webhook, sales decisions.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   admin,
   eventually,
   type LocalStackProcess,
+  projectRoot,
   startLocalStackProcess,
 } from './support/local-stack-process.ts';
 
@@ -20,7 +26,15 @@ const RULES = {
     { id: 'pricing-page', page: { urlPattern: '/pricing*' }, points: 30, cap: { max: 60, per: 'P1D' } },
     { id: 'demo-request', match: { event: 'Demo Requested' }, points: 60 },
   ],
-  fit: [{ id: 'vp', condition: { trait: 'title', op: 'contains', value: 'VP' }, points: 20 }],
+  fit: [
+    { id: 'vp', condition: { trait: 'title', op: 'contains', value: 'VP' }, points: 20 },
+    // Third-party data scores too: a company address (not free mail) is a better fit.
+    {
+      id: 'business-email',
+      condition: { trait: 'enrichment.email.freeMail', op: 'eq', value: false },
+      points: 10,
+    },
+  ],
   decay: { halfLife: 'P30D' },
 };
 
@@ -195,5 +209,111 @@ describe('lead scoring and the sales hand-off', () => {
 
   it('answers 404 for a profile that does not exist', async () => {
     expect((await admin(stack, '/admin/profiles/prof_missing/lead')).status).toBe(404);
+  });
+});
+
+const timeline = z.object({
+  profileId: z.string(),
+  stage: z.string().nullable(),
+  entries: z.array(
+    z.object({
+      at: z.string(),
+      kind: z.string(),
+      summary: z.string(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
+describe('a contact from a CRM file to a won deal', () => {
+  it('is imported, enriched, scored, handed to sales, closed, and shows that whole history', async () => {
+    const userId = `crm-${randomUUID()}`;
+    const directory = mkdtempSync(join(tmpdir(), 'nurture-crm-'));
+    const file = join(directory, 'contacts.csv');
+    writeFileSync(
+      file,
+      `customer_id,email,title,company\n${userId},ana.lima@globex.example,VP Operations,Globex\n`,
+    );
+    try {
+      await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bin/cli.ts',
+          'import',
+          file,
+          '--user-id',
+          'customer_id',
+          '--email',
+          'email',
+          '--map',
+          'title=title',
+          '--map',
+          'company=company',
+          '--api',
+          stack.local.apiUrl,
+          '--write-key',
+          stack.local.writeKey,
+        ],
+        { cwd: projectRoot },
+      );
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+    const found = await admin(stack, `/admin/profiles?userId=${userId}`);
+    expect(found.status).toBe(200);
+    const profile = z
+      .object({ id: z.string(), traits: z.record(z.string(), z.unknown()) })
+      .parse(await found.json());
+    expect(profile.traits).toMatchObject({
+      title: 'VP Operations',
+      enrichment: { email: { domain: 'globex.example', freeMail: false } },
+    });
+    const profileId = profile.id;
+
+    await send([
+      { type: 'page', userId, messageId: randomUUID(), properties: { path: '/pricing' } },
+      { type: 'track', userId, messageId: randomUUID(), event: 'Demo Requested', properties: {} },
+    ]);
+    await settle();
+    await eventually(async () => ((await leadOf(profileId)).stage === 'mql' ? true : undefined), 30_000);
+    const handoff = await eventually(
+      async () => handoffs.find((h) => h.data.profileId === profileId),
+      30_000,
+    );
+    expect(JSON.stringify(handoff.data)).toContain('business-email');
+    for (const decision of ['accept', 'convert'])
+      expect(
+        (await admin(stack, `/admin/leads/${profileId}/${decision}`, { method: 'POST', body: '{}' })).status,
+      ).toBe(200);
+    await send([
+      {
+        type: 'track',
+        userId,
+        messageId: randomUUID(),
+        event: 'deal.won',
+        properties: { dealId: `deal-${userId}`, revenue: 24000, currency: 'EUR' },
+      },
+    ]);
+    await settle();
+    await eventually(async () => ((await leadOf(profileId)).stage === 'customer' ? true : undefined), 30_000);
+
+    const response = await admin(stack, `/admin/profiles/${profileId}/timeline`);
+    expect(response.status).toBe(200);
+    const history = timeline.parse(await response.json());
+    expect(history.stage).toBe('customer');
+    const oldestFirst = [...history.entries].reverse();
+    const stages = oldestFirst.filter((e) => e.kind === 'stage').map((e) => e.detail.to);
+    expect(stages.slice(-4)).toEqual(['mql', 'sal', 'opportunity', 'customer']);
+    const summaries = oldestFirst.map((e) => e.summary);
+    expect(summaries).toContainEqual(expect.stringMatching(/^enriched email by email-domain/));
+    expect(summaries).toContainEqual('+10 fit points (rule business-email)');
+    expect(summaries).toContainEqual('+20 fit points (rule vp)');
+    expect(summaries).toContainEqual('+60 behaviour points (rule demo-request)');
+    expect(summaries).toContainEqual(expect.stringMatching(/^page view \/pricing/));
+    expect(summaries.at(-1)).toMatch(/stage opportunity → customer/);
+    const won = oldestFirst.find((e) => e.summary.startsWith('tracked "deal.won"'));
+    expect(won?.detail.properties).toMatchObject({ revenue: 24000, currency: 'EUR' });
   });
 });

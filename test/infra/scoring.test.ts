@@ -67,6 +67,22 @@ describe('scoring inputs', () => {
     ]);
   });
 
+  it('brings the pages of a rules recompute, and nothing else, from the nurture bus to the scoring queue', () => {
+    const bus = logicalId('AWS::Events::EventBus', /^EventBus/);
+    const queue = logicalId('AWS::SQS::Queue', /^ScoringQueue/);
+    const rule =
+      dev.findResources('AWS::Events::Rule')[logicalId('AWS::Events::Rule', /^ScoringRecomputeRequests/)];
+
+    expect(rule?.Properties.EventBusName).toEqual({ Ref: bus });
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [queue, 'Arn'] } }),
+    ]);
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['nurture.scoring'],
+      'detail-type': ['scoring.recompute_requested'],
+    });
+  });
+
   it('never feeds scoring its own lead events back', () => {
     const rule = dev.findResources('AWS::Events::Rule')[logicalId('AWS::Events::Rule', /^ScoringInputs/)];
 
@@ -145,6 +161,15 @@ describe('score function', () => {
     expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [webhookQueue, 'Arn'] }]);
   });
 
+  it('lets the score function scan the profile table for a recompute, and nothing else', () => {
+    const statements = roleStatements('ScoringScore');
+    const table = logicalId('AWS::DynamoDB::Table', /^ProfileStoreTable/);
+
+    const scanned = resourcesFor(statements, 'dynamodb:Scan');
+    expect(scanned).toContainEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+    for (const resource of scanned) expect(JSON.stringify(resource)).toContain(`"${table}"`);
+  });
+
   it('gives the score function the table and the bus name in its environment', () => {
     expect(functionProperties(/^ScoringScoreFunction/)?.Environment.Variables).toMatchObject({
       PROFILE_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', /^ProfileStoreTable/) },
@@ -177,6 +202,7 @@ describe('scoring admin routes', () => {
 
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
       'GET /admin/profiles/{id}/lead',
+      'GET /admin/scoring/recompute',
       'GET /admin/scoring/rules',
       'POST /admin/leads/{id}/accept',
       'POST /admin/leads/{id}/convert',

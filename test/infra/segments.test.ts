@@ -1,0 +1,204 @@
+// The segments wiring users depend on: bus rule → segments queue → segment function, recheck sweep, DLQ alarm, grants, routes.
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildNurtureApp } from '../../lib/app.ts';
+
+function synth(context: Record<string, unknown>): Template {
+  const { app, stack } = buildNurtureApp({ context });
+  // Runs the cdk-nag AwsSolutions pack: any unacknowledged finding throws.
+  app.synth();
+  return Template.fromStack(stack);
+}
+
+const dev = synth({ stage: 'dev' });
+
+function logicalId(type: string, pattern: RegExp): string {
+  const ids = Object.keys(dev.findResources(type)).filter((id) => pattern.test(id));
+  expect(ids, `${type} matching ${pattern}`).toHaveLength(1);
+  const [id] = ids;
+  if (id === undefined) throw new Error('unreachable');
+  return id;
+}
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+function roleStatements(rolePrefix: string): Statement[] {
+  const policies = dev.findResources('AWS::IAM::Policy', {
+    Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}Role`) },
+  });
+  expect(Object.keys(policies), `policies of ${rolePrefix}`).not.toHaveLength(0);
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function resourcesFor(statements: Statement[], action: string): unknown[] {
+  return statements
+    .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
+    .flatMap((s) => [s.Resource].flat());
+}
+
+function functionProperties(pattern: RegExp) {
+  return dev.findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', pattern)]?.Properties;
+}
+
+const table = () => logicalId('AWS::DynamoDB::Table', /^ProfileStoreTable/);
+const bus = () => logicalId('AWS::Events::EventBus', /^EventBus/);
+const queue = () => logicalId('AWS::SQS::Queue', /^SegmentsQueue/);
+
+describe('segment inputs', () => {
+  it('brings every change that can move a membership, and backfill pages, from the nurture bus to the segments queue', () => {
+    const rule = dev.findResources('AWS::Events::Rule')[logicalId('AWS::Events::Rule', /^SegmentsInputs/)];
+    const pattern = rule?.Properties.EventPattern;
+
+    expect(rule?.Properties.EventBusName).toEqual({ Ref: bus() });
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [queue(), 'Arn'] } }),
+    ]);
+    expect([...pattern['detail-type']].sort()).toEqual([
+      'contact.unsubscribed',
+      'event.tracked',
+      'lead.score_changed',
+      'lead.stage_changed',
+      'message.bounced',
+      'message.complained',
+      'profile.identified',
+      'profile.merged',
+      'segment.backfill_requested',
+      'segment.entered',
+      'segment.exited',
+    ]);
+  });
+
+  it('publishes segment.entered and segment.exited from membership items created or removed in the table stream', () => {
+    const publisher = logicalId('AWS::Lambda::Function', /^TrackingPublishDomainEvents/);
+    const mapping = Object.values(dev.findResources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify({ Ref: publisher }),
+    );
+    const patterns = (mapping?.Properties.FilterCriteria.Filters ?? []).map((f: { Pattern: string }) =>
+      JSON.parse(f.Pattern),
+    );
+
+    expect(patterns).toContainEqual({
+      eventName: ['INSERT', 'REMOVE'],
+      dynamodb: { Keys: { sk: { S: [{ prefix: 'MEMBER#' }] } } },
+    });
+  });
+});
+
+describe('segments queue', () => {
+  it('parks an input in an encrypted dead-letter queue after 10 receives and alarms on the first', () => {
+    const dlq = logicalId('AWS::SQS::Queue', /^SegmentsDeadLetters/);
+    const queues = dev.findResources('AWS::SQS::Queue');
+
+    expect(queues[queue()]?.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] },
+      maxReceiveCount: 10,
+    });
+    expect(queues[dlq]?.Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 86_400,
+      SqsManagedSseEnabled: true,
+    });
+    dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('is consumed by the segment function in batches with partial failures, hidden six times its timeout', () => {
+    const evaluator = logicalId('AWS::Lambda::Function', /^SegmentsEvaluateFunction/);
+    const timeout = Number(functionProperties(/^SegmentsEvaluateFunction/)?.Timeout);
+    const visibility = Number(dev.findResources('AWS::SQS::Queue')[queue()]?.Properties.VisibilityTimeout);
+
+    dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queue(), 'Arn'] },
+      FunctionName: { Ref: evaluator },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+});
+
+describe('segment functions', () => {
+  it('lets the segment function use the profile table and the nurture bus, and send to no queue', () => {
+    const statements = roleStatements('SegmentsEvaluate');
+
+    expect(resourcesFor(statements, 'dynamodb:UpdateItem')).toContainEqual({
+      'Fn::GetAtt': [table(), 'Arn'],
+    });
+    expect(resourcesFor(statements, 'events:PutEvents')).toEqual([{ 'Fn::GetAtt': [bus(), 'Arn'] }]);
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([]);
+  });
+
+  it('sweeps due rechecks every minute onto the segments queue, and may send to that queue only', () => {
+    const sweeper = logicalId('AWS::Lambda::Function', /^SegmentsRecheckSweepFunction/);
+    const rule = dev.findResources('AWS::Events::Rule')[logicalId('AWS::Events::Rule', /^SegmentsSweep/)];
+    const statements = roleStatements('SegmentsRecheckSweep');
+
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [sweeper, 'Arn'] } }),
+    ]);
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue(), 'Arn'] }]);
+    expect(resourcesFor(statements, 'events:PutEvents')).toEqual([]);
+    expect(functionProperties(/^SegmentsRecheckSweepFunction/)?.Environment.Variables).toMatchObject({
+      SEGMENT_QUEUE_URL: { Ref: queue() },
+    });
+  });
+
+  it('evaluates email consent with the same policy the sender applies', () => {
+    const evaluator = functionProperties(/^SegmentsEvaluateFunction/)?.Environment.Variables;
+    const sender = functionProperties(/^MessagingSend/)?.Environment.Variables;
+
+    expect(evaluator.CONSENT_CATEGORIES).toBe(sender.CONSENT_CATEGORIES);
+    expect(evaluator.REQUIRE_OPT_IN).toBe(sender.REQUIRE_OPT_IN);
+  });
+});
+
+describe('segments admin routes', () => {
+  it('serves every segment route from the segments admin function behind the admin authorizer', () => {
+    const authorizer = logicalId('AWS::ApiGatewayV2::Authorizer', /AdminTokenAuthorizer/);
+    const admin = logicalId('AWS::Lambda::Function', /^SegmentsAdminFunction/);
+    const integrations = dev.findResources('AWS::ApiGatewayV2::Integration');
+    const routes = Object.values(dev.findResources('AWS::ApiGatewayV2::Route')).filter((r) =>
+      /^\w+ \/admin\/(segments|profiles\/\{id\}\/segments)/.test(String(r.Properties.RouteKey)),
+    );
+
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /admin/profiles/{id}/segments',
+      'GET /admin/segments',
+      'GET /admin/segments/{id}',
+      'GET /admin/segments/{id}/members',
+      'PUT /admin/segments/{id}',
+    ]);
+    for (const route of routes) {
+      expect(route.Properties, route.Properties.RouteKey).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizer },
+      });
+      const integration = route.Properties.Target['Fn::Join'][1][1].Ref;
+      expect(integrations[integration]?.Properties.IntegrationUri, route.Properties.RouteKey).toEqual({
+        'Fn::GetAtt': [admin, 'Arn'],
+      });
+    }
+  });
+
+  it('lets the admin function use the profile table and request backfills on the nurture bus only', () => {
+    const statements = roleStatements('SegmentsAdmin');
+
+    expect(resourcesFor(statements, 'dynamodb:PutItem')).toContainEqual({ 'Fn::GetAtt': [table(), 'Arn'] });
+    expect(resourcesFor(statements, 'events:PutEvents')).toEqual([{ 'Fn::GetAtt': [bus(), 'Arn'] }]);
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([]);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('synthesizes prod with segments and no unacknowledged AwsSolutions finding', () => {
+    expect(() => synth({ stage: 'prod' })).not.toThrow();
+  });
+});
