@@ -123,7 +123,7 @@ describe('DynamoDbCounterStore', () => {
     expect(total(counters, 'visitors', 'channel', 'direct')).toBe(15);
   });
 
-  it('reads a day of 50,000 increments with as many queries as a day of 50', async () => {
+  it('reads a day of 5,000 increments with as many queries as a day of 50', async () => {
     let queries = 0;
     const counted = new DynamoDBClient({
       region: LOCAL_REGION,
@@ -160,7 +160,8 @@ describe('DynamoDbCounterStore', () => {
         ),
       }));
     await inParallel(pageViews(small, 10), 10, (event) => store.apply(event));
-    await inParallel(pageViews(large, 10_000), 32, (event) => store.apply(event));
+    // The benchmark (bench/kpis.ts) shows the same for a million events; here a thousand keep the suite quick.
+    await inParallel(pageViews(large, 1_000), 32, (event) => store.apply(event));
 
     queries = 0;
     const smallDay = await reader.readDay(small);
@@ -170,7 +171,7 @@ describe('DynamoDbCounterStore', () => {
     const largeQueries = queries;
 
     expect(total(smallDay, 'pageViews')).toBe(10);
-    expect(total(largeDay, 'pageViews')).toBe(10_000);
+    expect(total(largeDay, 'pageViews')).toBe(1_000);
     expect(largeQueries).toBe(smallQueries);
   }, 300_000);
 });
