@@ -2,16 +2,34 @@
 import { DateTime, Duration, IANAZone } from 'luxon';
 import type { JsonObject } from '../tracking/model.ts';
 
-export function parseDuration(iso: string): { negative: boolean; duration: Duration } {
+interface ParsedDuration {
+  readonly negative: boolean;
+  readonly duration: Duration;
+  /** Milliseconds when the duration has no months or years (in UTC a day is always 24 h); else null. */
+  readonly fixedMs: number | null;
+}
+
+/** Definitions repeat a handful of durations; parsing them once each keeps per-event evaluation cheap. */
+const parsedDurations = new Map<string, ParsedDuration>();
+const PARSED_DURATIONS_MAX = 1000;
+
+export function parseDuration(iso: string): ParsedDuration {
+  const known = parsedDurations.get(iso);
+  if (known) return known;
   const negative = iso.startsWith('-');
   const duration = Duration.fromISO(negative ? iso.slice(1) : iso);
   if (!duration.isValid) throw new RangeError(`"${iso}" is not an ISO 8601 duration`);
-  return { negative, duration };
+  if (parsedDurations.size >= PARSED_DURATIONS_MAX) parsedDurations.clear();
+  const calendar = duration.years !== 0 || duration.quarters !== 0 || duration.months !== 0;
+  const parsed = { negative, duration, fixedMs: calendar ? null : duration.as('milliseconds') };
+  parsedDurations.set(iso, parsed);
+  return parsed;
 }
 
 /** Calendar units (P1M, P1Y) are applied in UTC, so "a month before" the 31st lands on a real day. */
 export function addDuration(at: Date, iso: string): Date {
-  const { negative, duration } = parseDuration(iso);
+  const { negative, duration, fixedMs } = parseDuration(iso);
+  if (fixedMs !== null) return new Date(at.getTime() + (negative ? -fixedMs : fixedMs));
   const start = DateTime.fromJSDate(at, { zone: 'utc' });
   return (negative ? start.minus(duration) : start.plus(duration)).toJSDate();
 }
