@@ -1,13 +1,13 @@
 // Journeys: domain events and due timers through a queue to the journey function, the timer sweep, the admin API.
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOURNEY_EVENTS } from '../../functions/journeys/domain-events.ts';
 import { MESSAGING_EVENTS } from '../../functions/messaging/domain-events.ts';
@@ -16,6 +16,7 @@ import { TRACKING_EVENTS } from '../../functions/tracking/domain-events.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 import type { Webhooks } from './webhooks.ts';
+import { workQueue } from './work-queue.ts';
 
 export interface JourneysProps {
   readonly httpApi: NurtureHttpApi;
@@ -61,32 +62,16 @@ export class Journeys extends Construct {
       environment: { NURTURE_STAGE: props.stage },
     };
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the dead-letter queue of the journey queue; it has an alarm instead of a DLQ of its own.',
-    });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'Journey inputs parked after repeated failures. See docs/runbook.md (journeys).',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
     const runnerTimeout = Duration.seconds(60);
-    this.queue = new Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(runnerTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: JOURNEY_MAX_RECEIVES },
+    const work = workQueue(this, {
+      name: 'journey queue',
+      consumerTimeout: runnerTimeout,
+      maxReceives: JOURNEY_MAX_RECEIVES,
+      alarmDescription: 'Journey inputs parked after repeated failures. See docs/runbook.md (journeys).',
     });
+    this.queue = work.queue;
+    this.deadLetterQueue = work.deadLetterQueue;
+    this.deadLetterAlarm = work.deadLetterAlarm;
     new Rule(this, 'Inputs', {
       eventBus: props.eventBus,
       description: 'Domain events journeys trigger on, wait for or stop at, and due journey timers',

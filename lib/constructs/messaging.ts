@@ -21,6 +21,7 @@ import { Construct } from 'constructs';
 import { SES_DETAIL_TYPES } from '../../functions/messaging/ses-feedback.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
+import { workQueue } from './work-queue.ts';
 
 export interface MessagingProps {
   readonly httpApi: NurtureHttpApi;
@@ -101,34 +102,17 @@ export class Messaging extends Construct {
     });
 
     // Send queue
-    this.sendDeadLetterQueue = new Queue(this, 'SendDeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    Validations.of(this.sendDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the send queue; it has an alarm instead of a DLQ of its own.',
-    });
-    this.sendDeadLetterAlarm = new Alarm(this, 'SendDeadLettersAlarm', {
-      alarmDescription: 'Emails parked after repeated failures. See docs/runbook.md (messaging).',
-      metric: this.sendDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
     const senderTimeout = Duration.seconds(60);
-    this.sendQueue = new Queue(this, 'SendQueue', {
-      // AWS's advice for Lambda consumers: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.sendDeadLetterQueue, maxReceiveCount: SEND_MAX_RECEIVES },
+    const work = workQueue(this, {
+      name: 'send queue',
+      consumerTimeout: senderTimeout,
+      maxReceives: SEND_MAX_RECEIVES,
+      alarmDescription: 'Emails parked after repeated failures. See docs/runbook.md (messaging).',
+      ids: { queue: 'SendQueue', deadLetters: 'SendDeadLetters', alarm: 'SendDeadLettersAlarm' },
     });
+    this.sendQueue = work.queue;
+    this.sendDeadLetterQueue = work.deadLetterQueue;
+    this.sendDeadLetterAlarm = work.deadLetterAlarm;
 
     this.sender = new NurtureFunction(this, 'SendEmail', {
       ...common,

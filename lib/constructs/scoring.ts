@@ -1,13 +1,13 @@
 // Lead scoring: tracking and messaging events through a queue to the score function, and the scoring admin API.
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   contactUnsubscribed,
@@ -19,6 +19,7 @@ import { eventTracked, profileIdentified } from '../../functions/tracking/domain
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 import type { Webhooks } from './webhooks.ts';
+import { workQueue } from './work-queue.ts';
 
 export interface ScoringProps {
   readonly httpApi: NurtureHttpApi;
@@ -75,33 +76,16 @@ export class Scoring extends Construct {
       environment: { NURTURE_STAGE: props.stage },
     };
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the dead-letter queue of the scoring queue; it has an alarm instead of a DLQ of its own.',
-    });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'Scoring inputs parked after repeated failures. See docs/scoring.md.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
     const scorerTimeout = Duration.seconds(60);
-    this.queue = new Queue(this, 'Queue', {
-      // Lambda's guidance: at least six times the function timeout, so a retried batch is not received twice.
-      visibilityTimeout: Duration.seconds(scorerTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: SCORING_MAX_RECEIVES },
+    const work = workQueue(this, {
+      name: 'scoring queue',
+      consumerTimeout: scorerTimeout,
+      maxReceives: SCORING_MAX_RECEIVES,
+      alarmDescription: 'Scoring inputs parked after repeated failures. See docs/scoring.md.',
     });
+    this.queue = work.queue;
+    this.deadLetterQueue = work.deadLetterQueue;
+    this.deadLetterAlarm = work.deadLetterAlarm;
     this.inputsRule = new Rule(this, 'Inputs', {
       eventBus: props.eventBus,
       description: 'Tracked events, identifications and message engagement that scoring rules can score',

@@ -1,13 +1,13 @@
 // Segments: profile changes, due rechecks and backfill pages through a queue to the segment function; sweep; admin API.
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { segmentEntered, segmentExited } from '../../functions/journeys/domain-events.ts';
 import {
@@ -20,6 +20,7 @@ import { segmentBackfillRequested } from '../../functions/segments/domain-events
 import { eventTracked, profileIdentified, profileMerged } from '../../functions/tracking/domain-events.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
+import { workQueue } from './work-queue.ts';
 
 export interface SegmentsProps {
   readonly httpApi: NurtureHttpApi;
@@ -89,33 +90,16 @@ export class Segments extends Construct {
       REQUIRE_OPT_IN: String(props.consent.requireOptIn),
     };
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the dead-letter queue of the segments queue; it has an alarm instead of a DLQ of its own.',
-    });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'Segment inputs parked after repeated failures. See docs/segments.md.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
     const evaluatorTimeout = Duration.seconds(120);
-    this.queue = new Queue(this, 'Queue', {
-      // Lambda's guidance: at least six times the function timeout, so a retried batch is not received twice.
-      visibilityTimeout: Duration.seconds(evaluatorTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: SEGMENT_MAX_RECEIVES },
+    const work = workQueue(this, {
+      name: 'segments queue',
+      consumerTimeout: evaluatorTimeout,
+      maxReceives: SEGMENT_MAX_RECEIVES,
+      alarmDescription: 'Segment inputs parked after repeated failures. See docs/segments.md.',
     });
+    this.queue = work.queue;
+    this.deadLetterQueue = work.deadLetterQueue;
+    this.deadLetterAlarm = work.deadLetterAlarm;
     this.inputsRule = new Rule(this, 'Inputs', {
       eventBus: props.eventBus,
       description: 'Profile changes that can change segment memberships, and segment backfill pages',
