@@ -23,6 +23,7 @@ import { WebhookQueue } from '../messaging/webhooks/queue.ts';
 import { SqsDeliveryJobSender } from '../messaging/webhooks/sqs-adapters.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
+import { batchFailures, type KeyedWork, runByKey } from '../shared/sqs-batch.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import { IngestService } from '../tracking/ingest-service.ts';
 
@@ -125,36 +126,27 @@ function profileOf(work: Work): string {
 }
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const failures = new Set<string>();
-  // One profile's inputs run in order (fewer version conflicts); different profiles run side by side.
-  const byProfile = new Map<string, Array<{ record: SQSRecord; work: Work }>>();
+  const malformed: string[] = [];
+  const items: KeyedWork<Work>[] = [];
   for (const record of event.Records) {
     const work = parse(record);
     if (!work) {
       // Only rules we define write this queue; a body we cannot read goes to the DLQ for inspection.
       logger.error('malformed journey queue message', { sqsMessageId: record.messageId });
-      failures.add(record.messageId);
+      malformed.push(record.messageId);
       continue;
     }
-    const key = profileOf(work);
-    byProfile.set(key, [...(byProfile.get(key) ?? []), { record, work }]);
+    items.push({ messageId: record.messageId, key: profileOf(work), work });
   }
-  await Promise.all(
-    [...byProfile.entries()].map(async ([profileId, items]) => {
-      for (const { record, work } of items) {
-        try {
-          if (work.kind === 'timer') await runner.onTimer(work.timer);
-          else await runner.onEvent(work.event);
-        } catch (error) {
-          logger.error('journey input failed, will be retried', {
-            profileId,
-            sqsMessageId: record.messageId,
-            error: error instanceof Error ? error : String(error),
-          });
-          failures.add(record.messageId);
-        }
-      }
-    }),
-  );
-  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  const failed = await runByKey({
+    items,
+    run: (work) => (work.kind === 'timer' ? runner.onTimer(work.timer) : runner.onEvent(work.event)),
+    onError: (error, item) =>
+      logger.error('journey input failed, will be retried', {
+        profileId: item.key,
+        sqsMessageId: item.messageId,
+        error: error instanceof Error ? error : String(error),
+      }),
+  });
+  return batchFailures([...malformed, ...failed]);
 }

@@ -19,6 +19,7 @@ import {
 import { LeadService } from '../scoring/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
+import { batchFailures, type KeyedWork, runByKey } from '../shared/sqs-batch.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import type { JsonObject } from '../tracking/model.ts';
 
@@ -136,63 +137,54 @@ async function score(input: Input): Promise<void> {
 }
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const failures = new Set<string>();
-  // One profile's inputs run in order (fewer version conflicts); different profiles run side by side.
-  const byProfile = new Map<string, Array<{ record: SQSRecord; input: Input }>>();
-  const pages: Array<{ record: SQSRecord; request: RecomputeRequest }> = [];
+  const malformed: string[] = [];
+  const inputs: KeyedWork<Input>[] = [];
+  const pages: KeyedWork<RecomputeRequest>[] = [];
   for (const record of event.Records) {
     const parsed = parse(record);
     if (parsed.kind === 'skip') continue;
     if (parsed.kind === 'recompute') {
-      pages.push({ record, request: parsed.request });
+      // One key: recompute pages run one after another; each already rescores profiles side by side.
+      pages.push({ messageId: record.messageId, key: 'recompute', work: parsed.request });
       continue;
     }
     if (parsed.kind === 'malformed') {
       // Only rules we define write this queue; a body we cannot read goes to the DLQ for inspection.
       logger.error('malformed scoring queue message', { sqsMessageId: record.messageId });
-      failures.add(record.messageId);
+      malformed.push(record.messageId);
       continue;
     }
-    const { input } = parsed;
-    byProfile.set(input.profileId, [...(byProfile.get(input.profileId) ?? []), { record, input }]);
+    inputs.push({ messageId: record.messageId, key: parsed.input.profileId, work: parsed.input });
   }
-  // Recompute pages run one after another, beside the live inputs: each already rescores profiles side by side.
-  const recomputing = (async () => {
-    for (const { record, request } of pages) {
-      try {
+  const [failedPages, failedInputs] = await Promise.all([
+    runByKey({
+      items: pages,
+      run: async (request) => {
         const outcome = await recompute.onRequest(request);
         logger.info('recompute page handled', {
           rulesVersion: request.version,
           segment: request.segment,
           outcome,
         });
-      } catch (error) {
+      },
+      onError: (error, item) =>
         logger.error('recompute page failed, will be retried', {
-          rulesVersion: request.version,
-          segment: request.segment,
-          sqsMessageId: record.messageId,
+          rulesVersion: item.work.version,
+          segment: item.work.segment,
+          sqsMessageId: item.messageId,
           error: error instanceof Error ? error : String(error),
-        });
-        failures.add(record.messageId);
-      }
-    }
-  })();
-  await Promise.all([
-    recomputing,
-    ...[...byProfile.entries()].map(async ([profileId, items]) => {
-      for (const { record, input } of items) {
-        try {
-          await score(input);
-        } catch (error) {
-          logger.error('scoring input failed, will be retried', {
-            profileId,
-            sqsMessageId: record.messageId,
-            error: error instanceof Error ? error : String(error),
-          });
-          failures.add(record.messageId);
-        }
-      }
+        }),
+    }),
+    runByKey({
+      items: inputs,
+      run: score,
+      onError: (error, item) =>
+        logger.error('scoring input failed, will be retried', {
+          profileId: item.key,
+          sqsMessageId: item.messageId,
+          error: error instanceof Error ? error : String(error),
+        }),
     }),
   ]);
-  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  return batchFailures([...malformed, ...failedPages, ...failedInputs]);
 }

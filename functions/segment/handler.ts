@@ -22,6 +22,7 @@ import { DynamoDbSegmentStore } from '../segments/dynamodb-store.ts';
 import { SegmentService } from '../segments/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
+import { batchFailures, type KeyedWork, runByKey } from '../shared/sqs-batch.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 
 const csv = z
@@ -174,36 +175,28 @@ async function run(work: Work): Promise<void> {
 }
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const failures = new Set<string>();
-  // One profile's inputs run in order; different profiles run side by side.
-  const byProfile = new Map<string, Array<{ record: SQSRecord; work: Work }>>();
+  const malformed: string[] = [];
+  const items: KeyedWork<Work>[] = [];
   for (const record of event.Records) {
     const parsed = parse(record);
     if (parsed.kind === 'skip') continue;
     if (parsed.kind === 'malformed') {
       // Only our rules and sweep write this queue; a body we cannot read goes to the DLQ for inspection.
       logger.error('malformed segments queue message', { sqsMessageId: record.messageId });
-      failures.add(record.messageId);
+      malformed.push(record.messageId);
       continue;
     }
-    const { work } = parsed;
-    byProfile.set(work.profileId, [...(byProfile.get(work.profileId) ?? []), { record, work }]);
+    items.push({ messageId: record.messageId, key: parsed.work.profileId, work: parsed.work });
   }
-  await Promise.all(
-    [...byProfile.entries()].map(async ([profileId, items]) => {
-      for (const { record, work } of items) {
-        try {
-          await run(work);
-        } catch (error) {
-          logger.error('segment input failed, will be retried', {
-            profileId,
-            sqsMessageId: record.messageId,
-            error: error instanceof Error ? error : String(error),
-          });
-          failures.add(record.messageId);
-        }
-      }
-    }),
-  );
-  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  const failed = await runByKey({
+    items,
+    run,
+    onError: (error, item) =>
+      logger.error('segment input failed, will be retried', {
+        profileId: item.key,
+        sqsMessageId: item.messageId,
+        error: error instanceof Error ? error : String(error),
+      }),
+  });
+  return batchFailures([...malformed, ...failed]);
 }
