@@ -16,6 +16,7 @@ import { readFunctions } from '../lib/local/template-resources.ts';
 import { benchImport } from './import.ts';
 import { benchJourneyEngine } from './journeys-engine.ts';
 import { benchJourneyTimers } from './journeys-timers.ts';
+import { benchKpis } from './kpis.ts';
 import { benchRender } from './messaging-render.ts';
 import { benchSend } from './messaging-send.ts';
 import { benchScoring } from './scoring.ts';
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
       results.journeyTimers = await benchJourneyTimers({ endpoint: dynamo.url, tableName: table.tableName });
       results.scoring = await benchScoring({ endpoint: dynamo.url, tableName: table.tableName });
       results.segments = await benchSegments({ endpoint: dynamo.url, tableName: table.tableName });
+      results.kpis = await benchKpis({ endpoint: dynamo.url, tableName: table.tableName });
     } finally {
       await dynamo.stop();
     }

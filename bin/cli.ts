@@ -17,6 +17,7 @@ import {
   ImportFailedError,
   runImport,
 } from '../lib/cli/import.ts';
+import { eraseCommand, exportCommand } from '../lib/cli/privacy.ts';
 
 interface Command {
   readonly summary: string;
@@ -159,6 +160,17 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
     {
       summary: 'import contacts, accounts or subscriptions from a CSV or JSON Lines file',
       run: importCommand,
+    },
+  ],
+  [
+    'export',
+    { summary: 'export everything held about a person as JSON', run: (args) => exportCommand(args) },
+  ],
+  [
+    'erase',
+    {
+      summary: 'erase a person, keeping their address suppressed and an audit record',
+      run: (args) => eraseCommand(args),
     },
   ],
 ]);

@@ -10,9 +10,11 @@ import { NurtureEventBus } from './constructs/event-bus.ts';
 import { NurtureHttpApi } from './constructs/http-api.ts';
 import { Imports } from './constructs/imports.ts';
 import { Journeys } from './constructs/journeys.ts';
+import { Kpis } from './constructs/kpis.ts';
 import { LinkSigning } from './constructs/link-signing.ts';
 import { Messaging } from './constructs/messaging.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
+import { Privacy } from './constructs/privacy.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
 import { Scoring } from './constructs/scoring.ts';
 import { Segments } from './constructs/segments.ts';
@@ -38,6 +40,8 @@ export class NurtureStack extends Stack {
   public readonly scoring: Scoring;
   public readonly imports: Imports;
   public readonly segments: Segments;
+  public readonly kpis: Kpis;
+  public readonly privacy: Privacy;
   public readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
@@ -198,6 +202,25 @@ export class NurtureStack extends Stack {
       adminAuthorizer: this.adminAuth.authorizer,
       eventRetentionDays: config.eventRetentionDays,
       consent: { categories: config.emailConsentCategories, requireOptIn: config.requireEmailOptIn },
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+
+    this.kpis = new Kpis(this, 'Kpis', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      eventBus: this.eventBus.bus,
+      adminAuthorizer: this.adminAuth.authorizer,
+      logRetention,
+      retainData: config.retainData,
+      stage: config.stage,
+    });
+
+    this.privacy = new Privacy(this, 'Privacy', {
+      httpApi: this.httpApi,
+      table: this.profileStore.table,
+      adminAuthorizer: this.adminAuth.authorizer,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,

@@ -28,6 +28,10 @@ export const messageDelivered = define('message.delivered');
 export const messageBounced = define('message.bounced');
 export const messageComplained = define('message.complained');
 export const messageOpened = define('message.opened');
+/** The first open by a person (not a mail scanner or privacy proxy), from `firstHumanOpenAt`. */
+export const messageHumanOpened = define('message.human_opened');
+/** The first soft (transient) bounce of a message; a later hard bounce still publishes `message.bounced`. */
+export const messageSoftBounced = define('message.soft_bounced');
 export const messageClicked = define('message.clicked');
 export const messageSkipped = define('message.skipped');
 export const messageFailed = define('message.failed');
@@ -39,7 +43,9 @@ export const MESSAGING_EVENTS = [
   messageBounced,
   messageComplained,
   messageOpened,
+  messageHumanOpened,
   messageClicked,
+  messageSoftBounced,
   messageSkipped,
   messageFailed,
   contactUnsubscribed,
@@ -92,6 +98,7 @@ export function messagingEventsFor(
       | 'bouncedAt'
       | 'complainedAt'
       | 'firstOpenedAt'
+      | 'firstHumanOpenAt'
       | 'firstClickedAt'
       | 'unsubscribedAt',
   ) => ((before?.[field] ?? null) === null ? after[field] : null);
@@ -100,6 +107,9 @@ export function messagingEventsFor(
   emit(messageBounced, first('bouncedAt'));
   emit(messageComplained, first('complainedAt'));
   emit(messageOpened, first('firstOpenedAt'));
+  emit(messageHumanOpened, first('firstHumanOpenAt'));
+  // Once per message, like the other outcomes: KPIs count messages that soft-bounced, not feedback notices.
+  if ((before?.softBounces ?? 0) === 0 && after.softBounces > 0) emit(messageSoftBounced, after.updatedAt);
   emit(messageClicked, first('firstClickedAt'));
   emit(contactUnsubscribed, first('unsubscribedAt'));
   if (before?.status !== 'skipped' && after.status === 'skipped') emit(messageSkipped, after.updatedAt);

@@ -10,6 +10,15 @@ const SOURCE = 'nurture.scoring';
 
 const scoresSchema = z.object({ behaviour: z.number(), fit: z.number(), combined: z.number() });
 
+/** The session of a tracked event: channel, campaign, landing page and device of the session's first event. */
+export const stageSessionSchema = z.object({
+  channel: z.string(),
+  campaign: z.string().nullable(),
+  landingPage: z.string().nullable(),
+  device: z.enum(['desktop', 'mobile', 'tablet']).nullable(),
+});
+export type StageSession = z.infer<typeof stageSessionSchema>;
+
 export const leadStageChanged = defineDomainEvent({
   detailType: 'lead.stage_changed',
   source: SOURCE,
@@ -22,6 +31,11 @@ export const leadStageChanged = defineDomainEvent({
     reason: z.string(),
     by: z.string(),
     trigger: z.enum(['threshold', 'event', 'manual']),
+    /**
+     * The session in which the stage changed, when a tracked event (which carries its session) moved it; absent for
+     * manual moves, sales decisions, domain events and recomputes (KPIs then count the move under `(unknown)`).
+     */
+    session: stageSessionSchema.nullable().optional(),
   }),
 });
 

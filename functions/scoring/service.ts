@@ -7,7 +7,9 @@ import {
   type ProfileSummary,
   qualifiedEventFor,
   revenueAttributedEvent,
+  type StageSession,
   scoreChangedEvent,
+  stageSessionSchema,
 } from './domain-events.ts';
 import { parseScoringRules, type ScoringRules, type Threshold } from './rules.ts';
 import {
@@ -135,9 +137,13 @@ export class LeadService {
     readonly traits?: JsonObject;
   }): Promise<LeadOutcome> {
     const { profileId, event, traits } = input;
+    // A tracked event carries its session: a stage it moves is credited to that session's channel (KPIs).
+    const tracked = event['detail-type'] === 'event.tracked';
+    const session = tracked ? stageSessionSchema.safeParse(event.detail.session) : undefined;
     return this.change({
       profileId,
       cause: event.dedupeKey,
+      ...(session?.success ? { session: session.data } : {}),
       apply: ({ record, rules, now }) => {
         let ledger = applyEvent({ state: record.ledger, event, rules, now }).state;
         if (traits !== undefined) ledger = applyTraits({ state: ledger, traits, rules, now }).state;
@@ -270,6 +276,8 @@ export class LeadService {
     thresholdKey: string | null;
     /** A recompute after a rules change: thresholds are judged against the old ones (see `transition`). */
     rulesChanged?: { readonly previousThresholds: readonly Threshold[] };
+    /** The session of the tracked event behind the change, put on its stage changes. */
+    session?: StageSession;
   }): Promise<LeadOutcome> {
     const { profileId } = input;
     const rules = input.rules ?? (await this.latestRules());
@@ -287,7 +295,14 @@ export class LeadService {
       const step = (stageInput: StageInput) => {
         const result = transition({ state: lifecycle, input: stageInput, now });
         lifecycle = result.state;
-        stageEvents.push(...result.events);
+        const { session } = input;
+        stageEvents.push(
+          ...result.events.map((event) =>
+            session !== undefined && event.detailType === 'lead.stage_changed'
+              ? { ...event, detail: { ...event.detail, session } }
+              : event,
+          ),
+        );
       };
       // A journey's `setStage` wrote the flat stage directly: adopt it so the history tells the whole story.
       if (read.flat.stage !== null && read.flat.stage !== lifecycle.stage)

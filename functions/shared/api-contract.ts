@@ -4,9 +4,11 @@ import { dashboardOperations } from '../dashboard/contract.ts';
 import { importOperations, importSchemas } from '../imports/contract.ts';
 import { journeyOperations, journeySchemas } from '../journeys/contract.ts';
 import { LEAD_STAGES } from '../journeys/definition.ts';
+import { kpiOperations, kpiSchemas } from '../kpis/contract.ts';
 import { bannerOperations, bannerSchemas } from '../messaging/banners/contract.ts';
 import { messagingOperations, messagingSchemas } from '../messaging/contract.ts';
 import { webhookOperations, webhookSchemas } from '../messaging/webhooks/contract.ts';
+import { privacyOperations, privacySchemas } from '../privacy/contract.ts';
 import { TIMELINE_KINDS } from '../profiles/timeline.ts';
 import { scoringOperations, scoringSchemas } from '../scoring/contract.ts';
 import { segmentOperations, segmentSchemas } from '../segments/contract.ts';
@@ -147,6 +149,8 @@ export const schemas: Readonly<Record<string, z.ZodType>> = {
   ...scoringSchemas,
   ...segmentSchemas,
   ...importSchemas,
+  ...kpiSchemas,
+  ...privacySchemas,
 };
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
@@ -324,6 +328,8 @@ export const operations: readonly Operation[] = [
   ...segmentOperations,
   ...importOperations,
   ...dashboardOperations,
+  ...kpiOperations,
+  ...privacyOperations,
 ];
 
 /**

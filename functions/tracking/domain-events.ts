@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { defineDomainEvent } from '../shared/events.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from './model.ts';
-import { CHANNELS, enrichedEventSchema, profileCoreSchema } from './schemas.ts';
+import { CHANNELS, enrichedEventSchema, eventSessionSchema, profileCoreSchema } from './schemas.ts';
 
 export const eventTracked = defineDomainEvent({
   detailType: 'event.tracked',
@@ -25,6 +25,23 @@ export const eventTracked = defineDomainEvent({
     landingPage: z.string().nullable(),
     device: z.enum(DEVICE_TYPES),
     properties: z.record(z.string(), z.json()),
+    /** Whether this event started a session of its profile (false for events stored before this was recorded). */
+    sessionStart: z.boolean().default(false),
+    /** The session the event belongs to (channel, campaign, landing page, device of its first event); null if unknown. */
+    session: z
+      .object({
+        channel: z.enum(CHANNELS),
+        campaign: z.string().nullable(),
+        landingPage: z.string().nullable(),
+        device: z.enum(DEVICE_TYPES).nullable(),
+      })
+      .nullable()
+      .default(null),
+    /** The profile's first touch once the event was applied; null if unknown. */
+    firstTouch: z
+      .object({ channel: z.enum(CHANNELS), campaign: z.string().nullable() })
+      .nullable()
+      .default(null),
   }),
 });
 
@@ -85,13 +102,17 @@ export function decodeData(value: string | Uint8Array | undefined): unknown {
   return JSON.parse(gunzipSync(bytes).toString('utf8'));
 }
 
-const storedEvent = z.object({ event: enrichedEventSchema, profileId: z.string() });
+const storedEvent = z.object({
+  event: enrichedEventSchema,
+  profileId: z.string(),
+  session: eventSessionSchema.optional(),
+});
 const storedProfile = profileCoreSchema.omit({ version: true });
 
 /** The domain events an item change stands for; items other than events and profiles stand for none. */
 export function domainEventsFor(change: ItemChange): TrackingDomainEvent[] {
   if (change.keys.pk.startsWith('EVENTS#') && change.eventName === 'INSERT') {
-    const { event, profileId } = storedEvent.parse(change.newData);
+    const { event, profileId, session } = storedEvent.parse(change.newData);
     return [
       {
         detailType: 'event.tracked',
@@ -111,6 +132,17 @@ export function domainEventsFor(change: ItemChange): TrackingDomainEvent[] {
           landingPage: event.enrichment.touch.landingPage,
           device: event.enrichment.device,
           properties: event.properties,
+          sessionStart: session?.start ?? false,
+          session:
+            session === undefined
+              ? null
+              : {
+                  channel: session.channel,
+                  campaign: session.campaign,
+                  landingPage: session.landingPage,
+                  device: session.device,
+                },
+          firstTouch: session?.firstTouch ?? null,
         },
       },
     ];

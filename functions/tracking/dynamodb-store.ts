@@ -21,7 +21,12 @@ import {
   type ProfileTraits,
   primaryIdentity,
 } from './profile.ts';
-import { enrichedEventSchema, profileCoreSchema, profileTraitsSchema } from './schemas.ts';
+import {
+  enrichedEventSchema,
+  eventSessionSchema,
+  profileCoreSchema,
+  profileTraitsSchema,
+} from './schemas.ts';
 import { type StoredEvent, type TrackingStore, VersionConflictError, type Versioned } from './store.ts';
 
 /** How many recent write claims a profile keeps; a retry older than this many writes is re-applied. */
@@ -60,7 +65,11 @@ const keys = {
   }),
 };
 
-const storedEventSchema = z.object({ event: enrichedEventSchema, profileId: z.string() });
+const storedEventSchema = z.object({
+  event: enrichedEventSchema,
+  profileId: z.string(),
+  session: eventSessionSchema.optional(),
+});
 const claimsSchema = z.array(z.string());
 
 function claimsOf(item: Record<string, AttributeValue> | undefined): string[] {
@@ -94,7 +103,13 @@ export class DynamoDbTrackingStore implements TrackingStore {
           TableName: this.table,
           Item: {
             ...keys.event(identity, stored.event.sourceId, stored.event.messageId),
-            d: { B: pack({ event: stored.event, profileId: stored.profileId }) },
+            d: {
+              B: pack({
+                event: stored.event,
+                profileId: stored.profileId,
+                ...(stored.session === undefined ? {} : { session: stored.session }),
+              }),
+            },
             claim: { S: stored.claim },
             eventTime: { S: stored.event.enrichment.eventTime },
             expiresAt: { N: String(retentionEnds) },

@@ -10,10 +10,12 @@ import type { EnrichedEvent } from './model.ts';
 import {
   analyticsAllowed,
   applyEvents,
+  applyEventsWithSessions,
   applyIdentifyEnrichment,
   applyTraits,
   consentOf,
   defaultProfileId,
+  type EventSession,
   type Identity,
   identifyToEnrich,
   mergeProfiles,
@@ -268,11 +270,20 @@ export class IngestService {
     const claim = newClaim();
     const byProfile = new Map<string, EnrichedEvent[]>();
     let duplicates = 0;
-    const placed = await inParallel(profiled, async (event) => {
+    const resolved = await inParallel(profiled, async (event) => {
       const identity = primaryIdentity(event);
-      if (!identity) return { event, profileId: undefined, fresh: false };
-      const profileId = await this.resolveForWrite(identity);
-      const fresh = await this.store.putEventOnce({ event, profileId, claim });
+      return { event, identity, profileId: identity ? await this.resolveForWrite(identity) : undefined };
+    });
+    const sessions = await this.sessionsOf(resolved);
+    const placed = await inParallel(resolved, async ({ event, identity, profileId }) => {
+      if (!identity || profileId === undefined) return { event, profileId: undefined, fresh: false };
+      const session = sessions.get(profileId)?.get(event.messageId);
+      const fresh = await this.store.putEventOnce({
+        event,
+        profileId,
+        claim,
+        ...(session === undefined ? {} : { session }),
+      });
       if (fresh) return { event, profileId, fresh: true };
       // A duplicate: apply it only if the request that stored it died before its profile write.
       const stored = await this.store.getEvent(identity, event.sourceId, event.messageId);
@@ -320,6 +331,27 @@ export class IngestService {
     }
     const accepted = [...byProfile.values()].reduce((n, list) => n + list.length, 0);
     return { accepted, duplicates, bots: bots.length, consentWithheld: withheld.length, merges };
+  }
+
+  /**
+   * Which events start a session and which session each belongs to, decided on the profile as read before the events
+   * are stored: the decision is written once with the event (KPIs read it from the stream), so a replay carries the
+   * same one. It can differ from the profile write only when two requests for one profile race.
+   */
+  private async sessionsOf(
+    resolved: ReadonlyArray<{ event: EnrichedEvent; profileId: string | undefined }>,
+  ): Promise<Map<string, Map<string, EventSession>>> {
+    const byProfile = new Map<string, EnrichedEvent[]>();
+    for (const { event, profileId } of resolved) {
+      if (profileId === undefined) continue;
+      byProfile.set(profileId, [...(byProfile.get(profileId) ?? []), event]);
+    }
+    const out = new Map<string, Map<string, EventSession>>();
+    await inParallel([...byProfile], async ([profileId, events]) => {
+      const { value } = await this.store.getProfile(profileId);
+      out.set(profileId, applyEventsWithSessions(value, events).sessions);
+    });
+    return out;
   }
 
   /** An alias's previousId is usually an anonymousId; Segment also allows a former userId, if one is known. */

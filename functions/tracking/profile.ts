@@ -1,7 +1,7 @@
 // Profiles as pure data: applying tracked events, merging two profiles, and the identity rules behind them.
 import { createHash } from 'node:crypto';
 import { applyEnrichment, ENRICHMENT_TRAIT, type EnrichmentOutcome } from '../enrichment/enricher.ts';
-import type { Channel, EnrichedEvent, JsonObject, JsonValue, Touch } from './model.ts';
+import type { Channel, DeviceType, EnrichedEvent, JsonObject, JsonValue, Touch } from './model.ts';
 
 /** A session ends after 30 minutes without events (KPIS.md). */
 export const SESSION_GAP_MS = 30 * 60 * 1000;
@@ -62,6 +62,9 @@ export interface ProfileCore {
     channel: Channel;
     campaign?: string | null;
     source?: string | null;
+    /** Path of the session's first page; absent on profiles stored before sessions recorded it. */
+    landingPage?: string | null;
+    device?: DeviceType | null;
   } | null;
   consent: ConsentState | null;
   /** Profiles merged into this one. */
@@ -207,12 +210,60 @@ function startsSession(profile: ProfileCore, event: EnrichedEvent): boolean {
   );
 }
 
+/** What applying an event decided about its session, recorded on the stored event for KPIs (docs/kpis.md). */
+export interface EventSession {
+  /** Whether this event started a session (`counters.sessions` went up for it). */
+  readonly start: boolean;
+  /** The session the event belongs to: channel, campaign, landing page and device of its first event. */
+  readonly channel: Channel;
+  readonly campaign: string | null;
+  readonly landingPage: string | null;
+  readonly device: DeviceType | null;
+  /** The profile's first touch once the event was applied. */
+  readonly firstTouch: { readonly channel: Channel; readonly campaign: string | null } | null;
+}
+
+/**
+ * Applies events as `applyEvents` does and says, per messageId, whether each started a session and which session it
+ * belongs to. The same decisions `applyEvents` takes, so the stored flag agrees with `counters.sessions`.
+ */
+export function applyEventsWithSessions(
+  profile: ProfileCore,
+  events: readonly EnrichedEvent[],
+): { profile: ProfileCore; sessions: Map<string, EventSession> } {
+  const sessions = new Map<string, EventSession>();
+  const next = applyEventsTracking(profile, events, (event, after, start) => {
+    const session = after.session;
+    const own = event.enrichment.touch;
+    sessions.set(event.messageId, {
+      start,
+      channel: session?.channel ?? own.channel,
+      campaign: session === null ? own.campaign : (session.campaign ?? null),
+      landingPage: session === null ? own.landingPage : (session.landingPage ?? null),
+      device: session === null ? event.enrichment.device : (session.device ?? null),
+      firstTouch:
+        after.firstTouch === null
+          ? null
+          : { channel: after.firstTouch.channel, campaign: after.firstTouch.campaign },
+    });
+  });
+  return { profile: next, sessions };
+}
+
 /**
  * Applies accepted (deduplicated, consented, non-bot) events to a profile's core item.
  * Events are applied in event-time order. Counters, first/last seen, identities and the first touch do not depend
  * on arrival order; sessions and the last touch assume events arrive roughly in order, as clients send them.
  */
 export function applyEvents(profile: ProfileCore, events: readonly EnrichedEvent[]): ProfileCore {
+  return applyEventsTracking(profile, events, () => undefined);
+}
+
+function applyEventsTracking(
+  profile: ProfileCore,
+  events: readonly EnrichedEvent[],
+  applied: (event: EnrichedEvent, after: ProfileCore, sessionStart: boolean) => void,
+): ProfileCore {
   const sorted = [...events].sort(compareEvents);
   let next: ProfileCore = {
     ...profile,
@@ -238,11 +289,13 @@ export function applyEvents(profile: ProfileCore, events: readonly EnrichedEvent
       fromPageView: event.type === 'page' || event.type === 'screen',
     };
     if (next.firstTouch === null || compareTouches(touch, next.firstTouch) < 0) next.firstTouch = touch;
-    if (startsSession(next, event)) {
+    const sessionStart = startsSession(next, event);
+    if (sessionStart) {
       counters.sessions += 1;
-      const { channel, campaign, source } = event.enrichment.touch;
+      const { channel, campaign, source, landingPage } = event.enrichment.touch;
       counters.sessionsByChannel[channel] = (counters.sessionsByChannel[channel] ?? 0) + 1;
-      next.session = { startedAt: at, lastEventAt: at, channel, campaign, source };
+      const device = event.enrichment.device;
+      next.session = { startedAt: at, lastEventAt: at, channel, campaign, source, landingPage, device };
       if (next.lastTouch === null || at >= next.lastTouch.at) next.lastTouch = touch;
     } else if (next.session !== null) {
       next.session = { ...next.session, lastEventAt: later(next.session.lastEventAt, at) };
@@ -252,6 +305,7 @@ export function applyEvents(profile: ProfileCore, events: readonly EnrichedEvent
       next.consent = { categoryPreferences: consent, updatedAt: at, source: event.sourceId };
     }
     next = { ...next };
+    applied(event, next, sessionStart);
   }
   return next;
 }

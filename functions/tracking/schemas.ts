@@ -1,7 +1,7 @@
 // Schemas for what the tracking store reads back from DynamoDB: stored data is parsed, never cast.
 import * as z from 'zod';
 import { DEVICE_TYPES, type EnrichedEvent, EVENT_TYPES } from './model.ts';
-import type { ProfileCore, ProfileTraits } from './profile.ts';
+import type { EventSession, ProfileCore, ProfileTraits } from './profile.ts';
 
 export const CHANNELS = [
   'paid search',
@@ -57,6 +57,8 @@ export const profileCoreSchema = z.object({
       channel,
       campaign: z.string().nullable().optional(),
       source: z.string().nullable().optional(),
+      landingPage: z.string().nullable().optional(),
+      device: z.enum(DEVICE_TYPES).nullable().optional(),
     })
     .nullable(),
   consent: z
@@ -106,3 +108,13 @@ export const enrichedEventSchema = z.object({
     os: z.string().nullable(),
   }),
 }) satisfies z.ZodType<EnrichedEvent>;
+
+/** What ingest decided about a stored event's session (see `EventSession`); absent on events stored before. */
+export const eventSessionSchema = z.object({
+  start: z.boolean(),
+  channel,
+  campaign: z.string().nullable(),
+  landingPage: z.string().nullable(),
+  device: z.enum(DEVICE_TYPES).nullable(),
+  firstTouch: z.object({ channel, campaign: z.string().nullable() }).nullable(),
+}) satisfies z.ZodType<EventSession>;

@@ -1,6 +1,6 @@
 // The tracking store port: what ingest and the admin API need from storage, with one DynamoDB adapter.
 import type { EnrichedEvent } from './model.ts';
-import type { Identity, ProfileCore, ProfileTraits } from './profile.ts';
+import type { EventSession, Identity, ProfileCore, ProfileTraits } from './profile.ts';
 
 /** A profile item as read, with the version a conditional write must expect. */
 export interface Versioned<T> {
@@ -20,6 +20,11 @@ export interface StoredEvent {
    * retry after a crash between the two writes can tell whether the event still has to be applied.
    */
   readonly claim: string;
+  /**
+   * The session the event started or belongs to, decided when it was stored; written once with the event, so a
+   * replay carries the same decision. Absent on events stored before sessions were recorded.
+   */
+  readonly session?: EventSession;
 }
 
 export class VersionConflictError extends Error {

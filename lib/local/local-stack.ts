@@ -501,7 +501,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const apis = readApiDefinitions(model);
     const api = apis[0];
     const apiHandler = api
-      ? createHttpApiHandler({ api, invoker: { invoke }, accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION })
+      ? createHttpApiHandler({
+          api,
+          invoker: { invoke },
+          accountId: LOCAL_ACCOUNT_ID,
+          region: LOCAL_REGION,
+          // The request time (requestContext.timeEpoch, tracking's receivedAt) follows the moved clock too.
+          now: () => clock.now(),
+        })
       : undefined;
     const server: Server = createServer((req, res) => {
       if (req.url?.startsWith('/_local/')) {

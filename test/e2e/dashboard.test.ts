@@ -1,28 +1,54 @@
 // The KPI dashboard in headless Chromium against `npm start`: token form, date range, headline figures, drawn charts.
+import { DateTime } from 'luxon';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { PALETTE } from '../../functions/dashboard/palette.ts';
 import { dayReportSchema } from '../../functions/dashboard/report-schema.ts';
+import { DEFAULT_REFERENCE_VALUES } from '../../functions/kpis/query.ts';
 import type { KpiDay } from '../../functions/kpis/rollup.ts';
 import { launchChromium } from './support/chromium.ts';
+import {
+  daysFrom,
+  expectedReport,
+  firstDays,
+  KPI_SCENARIO,
+  KpiTrafficPlayer,
+  scenarioDays,
+  scenarioFacts,
+} from './support/kpi-traffic.ts';
 import { admin, type LocalStackProcess, startLocalStackProcess } from './support/local-stack-process.ts';
 import { decodePng, nonBackgroundPixels, rowsWithColours } from './support/png.ts';
 import { SYNTHETIC_DAYS, syntheticKpiAnswer, syntheticKpiDays } from './support/synthetic-kpis.ts';
 
 /**
- * Until GET /admin/kpis is wired, the browser's calls to it are answered here with the KPI report of a synthetic
- * set of days (functions/kpis/rollup.ts + query.ts, so the shape is the real one). Set to false to run against the
- * stack's own KPI API; that needs the stack to hold data for SYNTHETIC_DAYS (traffic played through the tracking API,
- * then POST /admin/kpis/rollup), since the figures the page must show are then read from the API itself.
+ * The page reads the stack's own KPI API: the first two days of the KPI e2e traffic (test/e2e/kpis.test.ts) are played
+ * through the tracking and admin APIs and rolled up before the page opens. Set to true to answer the browser's calls
+ * with the report of a synthetic set of days instead (functions/kpis/rollup.ts + query.ts, so the shape is the real
+ * one). The played traffic sends no email and runs no journey, so the email chart and the journey variants are checked
+ * against that synthetic report in their own describe block.
  */
-const INTERCEPT_KPI_API = true;
+const INTERCEPT_KPI_API = false;
 
-/** A range in which the synthetic data has nothing: charts drawn without data, to compare against. */
-const EMPTY_RANGE = { from: '2026-01-01', to: '2026-01-03' };
-const DATA_RANGE = {
+/** The days of the played traffic. */
+const PLAYED = firstDays(KPI_SCENARIO, 2);
+const PLAYED_DAYS = scenarioDays().slice(0, 2);
+const SYNTHETIC_RANGE = {
   from: SYNTHETIC_DAYS[0],
   to: SYNTHETIC_DAYS[SYNTHETIC_DAYS.length - 1] ?? SYNTHETIC_DAYS[0],
 };
+/** A range in which neither data set has anything: charts drawn without data, to compare against. */
+const EMPTY_RANGE = { from: '2026-01-01', to: '2026-01-03' };
+/** The played days and the quiet day before them, so the charts over time climb from nothing. */
+const DATA_RANGE = INTERCEPT_KPI_API
+  ? SYNTHETIC_RANGE
+  : {
+      from:
+        DateTime.fromISO(PLAYED_DAYS[0] ?? '', { zone: 'utc' })
+          .minus({ days: 1 })
+          .toISODate() ?? '',
+      to: PLAYED_DAYS[PLAYED_DAYS.length - 1] ?? '',
+    };
 
 /** Each chart and the colours of its series (functions/dashboard/client.ts; one currency, EUR). */
 const CHARTS: ReadonlyArray<{ id: string; colours: readonly string[] }> = [
@@ -33,10 +59,27 @@ const CHARTS: ReadonlyArray<{ id: string; colours: readonly string[] }> = [
   { id: 'chart-funnel', colours: [PALETTE[0]] },
   { id: 'chart-email', colours: [PALETTE[6]] },
 ];
+/** The charts the played traffic draws (it sends no email). */
+const DATA_CHARTS = INTERCEPT_KPI_API ? CHARTS : CHARTS.filter((chart) => chart.id !== 'chart-email');
 
 let stack: LocalStackProcess;
 let browser: Browser;
 let days: KpiDay[];
+
+/** Plays the traffic, enters its costs and rolls its days up, as a marketer's site and `npm start` would. */
+async function playTraffic(): Promise<void> {
+  const player = new KpiTrafficPlayer(stack.local, scenarioDays());
+  await player.play(PLAYED);
+  const costs = await player.putCosts(scenarioFacts(PLAYED, PLAYED_DAYS));
+  const rollup = await player.admin('/admin/kpis/rollup', {
+    method: 'POST',
+    body: JSON.stringify(DATA_RANGE),
+  });
+  if (player.log.failures.length > 0 || costs.status !== 200 || rollup.status !== 200)
+    throw new Error(
+      `playing the KPI traffic failed: ${[...player.log.failures, `costs ${costs.status}`, `rollup ${rollup.status}: ${await rollup.text()}`].join('; ')}`,
+    );
+}
 
 beforeAll(async () => {
   [stack, browser, days] = await Promise.all([
@@ -44,6 +87,7 @@ beforeAll(async () => {
     launchChromium(),
     syntheticKpiDays(),
   ]);
+  if (!INTERCEPT_KPI_API) await playTraffic();
 });
 
 afterAll(async () => {
@@ -75,7 +119,7 @@ async function answerKpis(route: Route, request: Request): Promise<void> {
   await route.fulfill({ status: answer.status, contentType: answer.contentType, body: answer.body });
 }
 
-async function openDashboard(): Promise<Session> {
+async function openDashboard({ intercept = INTERCEPT_KPI_API } = {}): Promise<Session> {
   const context = await browser.newContext({
     locale: 'en-US',
     timezoneId: 'UTC',
@@ -96,7 +140,7 @@ async function openDashboard(): Promise<Session> {
     if (message.type() === 'error') problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
-  if (INTERCEPT_KPI_API) await page.route('**/admin/kpis*', answerKpis);
+  if (intercept) await page.route('**/admin/kpis*', answerKpis);
   await page.goto(`${stack.local.apiUrl}/dashboard`);
   return { context, page, requests, kpiCalls, problems };
 }
@@ -123,12 +167,37 @@ async function chartPixels(page: Page, id: string) {
 }
 
 /** The report the page must show: computed from the synthetic days, or read from the real API. */
-async function expectedDayReport(range: { from: string; to: string }) {
-  const query = new URLSearchParams({ ...range, groupBy: 'day' });
+async function expectedReportBody(range: { from: string; to: string }, groupBy: string): Promise<unknown> {
+  const query = new URLSearchParams({ ...range, groupBy });
   const body = INTERCEPT_KPI_API
     ? syntheticKpiAnswer(days, query).body
     : await (await admin(stack, `/admin/kpis?${query.toString()}`)).text();
-  return dayReportSchema.parse(JSON.parse(body));
+  return JSON.parse(body);
+}
+
+async function expectedDayReport(range: { from: string; to: string }) {
+  return dayReportSchema.parse(await expectedReportBody(range, 'day'));
+}
+
+/** What the figures are: the synthetic report, or the played traffic's true values (support/kpi-traffic.ts). */
+function trueDayReport(range: { from: string; to: string }) {
+  if (INTERCEPT_KPI_API)
+    return dayReportSchema.parse(
+      JSON.parse(syntheticKpiAnswer(days, new URLSearchParams({ ...range, groupBy: 'day' })).body),
+    );
+  const facts = scenarioFacts(PLAYED, PLAYED_DAYS);
+  return dayReportSchema.parse(
+    expectedReport({ facts, ...range, groupBy: 'day', reference: DEFAULT_REFERENCE_VALUES }),
+  );
+}
+
+/** The row keys (channels, landing pages) of a grouped report. */
+async function expectedKeys(range: { from: string; to: string }, groupBy: string): Promise<string[]> {
+  const { rows } = z
+    .object({ rows: z.array(z.object({ key: z.string() }).loose()) })
+    .loose()
+    .parse(await expectedReportBody(range, groupBy));
+  return rows.map((row) => row.key);
 }
 
 describe('the KPI dashboard in Chromium', () => {
@@ -215,6 +284,7 @@ describe('the KPI dashboard in Chromium', () => {
       await showRange(page, DATA_RANGE);
 
       expect(expected.totals.visitors).toBeGreaterThan(0);
+      expect(expected.totals).toEqual(trueDayReport(DATA_RANGE).totals);
       expect(await figure(page, 'visitors')).toBe(expected.totals.visitors.toLocaleString('en-US'));
       expect(await figure(page, 'sessions')).toBe(expected.totals.sessions.toLocaleString('en-US'));
       expect(await figure(page, 'newLeads')).toBe(expected.totals.newLeads.toLocaleString('en-US'));
@@ -233,31 +303,35 @@ describe('the KPI dashboard in Chromium', () => {
       );
     });
 
-    it('lists every channel, landing page, email outcome and journey variant of the range in its tables', async () => {
+    it('lists every channel, landing page, email outcome and day of the range in its tables', async () => {
       const { page } = session;
+      const expectedChannels = await expectedKeys(DATA_RANGE, 'channel');
+      const expectedLandingPages = await expectedKeys(DATA_RANGE, 'landingPage');
 
       await showRange(page, DATA_RANGE);
 
       const channels = await page.locator('#table-channel tbody th').allTextContents();
       const landingPages = await page.locator('#table-landingPage tbody th').allTextContents();
-      const journeys = await page.locator('#table-journeys tbody tr').allTextContents();
       expect(channels).toEqual(expect.arrayContaining(['organic search', 'paid social', 'email', 'direct']));
+      expect(channels).toEqual(expect.arrayContaining(expectedChannels));
       expect(landingPages).toEqual(expect.arrayContaining(['/pricing', '/promo', '/blog', '/']));
+      expect(landingPages).toEqual(expect.arrayContaining(expectedLandingPages));
       expect(await page.locator('#table-email tbody tr').count()).toBe(10);
-      expect(journeys.some((row) => row.startsWith('welcomeB'))).toBe(true);
-      expect(await page.locator('#table-day tbody tr').count()).toBe(3);
+      expect(await page.locator('#table-day tbody tr').count()).toBe(
+        daysFrom(DATA_RANGE.from, DATA_RANGE.to).length,
+      );
     });
 
     it('draws every chart with the data of the range, visibly more than for an empty range', async () => {
       const { page } = session;
       await showRange(page, EMPTY_RANGE);
       const empty = new Map<string, number>();
-      for (const chart of CHARTS)
+      for (const chart of DATA_CHARTS)
         empty.set(chart.id, rowsWithColours(await chartPixels(page, chart.id), chart.colours));
 
       await showRange(page, DATA_RANGE);
 
-      for (const chart of CHARTS) {
+      for (const chart of DATA_CHARTS) {
         const pixels = await chartPixels(page, chart.id);
         expect(nonBackgroundPixels(pixels), chart.id).toBeGreaterThan(pixels.width * pixels.height * 0.02);
         // Lines that climb and bars that grow: the series take up many more rows than without data.
@@ -321,6 +395,28 @@ describe('the KPI dashboard in Chromium', () => {
       expect(await page.evaluate('sessionStorage.length')).toBe(1);
       // Content-Security-Policy violations and script errors are reported on the console.
       expect(problems).toEqual([]);
+    });
+  });
+
+  describe('email and journey results, from the synthetic report (the played traffic sends no email)', () => {
+    it('draws the email chart and lists each journey variant with its conversion', async () => {
+      const chart = CHARTS.find((candidate) => candidate.id === 'chart-email');
+      const { context, page } = await openDashboard({ intercept: true });
+      try {
+        await enterToken(page, stack.local.adminToken);
+        await page.waitForSelector('body[data-state="ready"]');
+        await showRange(page, EMPTY_RANGE);
+        const empty = rowsWithColours(await chartPixels(page, 'chart-email'), chart?.colours ?? []);
+
+        await showRange(page, SYNTHETIC_RANGE);
+
+        const pixels = await chartPixels(page, 'chart-email');
+        const journeys = await page.locator('#table-journeys tbody tr').allTextContents();
+        expect(rowsWithColours(pixels, chart?.colours ?? [])).toBeGreaterThan(empty + 60);
+        expect(journeys.some((row) => row.startsWith('welcomeB'))).toBe(true);
+      } finally {
+        await context.close();
+      }
     });
   });
 });

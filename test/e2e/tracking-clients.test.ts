@@ -445,7 +445,10 @@ describe('hostile input', () => {
     expect(profileText).not.toContain('__proto__');
     expect(profileText).not.toContain('polluted');
     const profile = Profile.parse(JSON.parse(profileText));
-    expect(profile.traits).toEqual({ email });
+    // Only the email survives from the client; enrichment is the server's own trait (docs/enrichment.md).
+    const { enrichment, ...fromClient } = profile.traits;
+    expect(fromClient).toEqual({ email });
+    expect(Object.keys(enrichment ?? {})).toEqual(['email']);
     expect(profile.counters.events).toBe(2);
     const tracked = (await eventsOf(profile.id)).find((event) => event.event === 'Hostile Keys');
     expect(tracked?.properties).toEqual({ plan: 'pro' });

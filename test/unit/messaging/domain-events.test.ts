@@ -124,10 +124,36 @@ describe('messaging domain events', () => {
     const clicked = applyEngagement(reopened, { kind: 'click', machine: false, at: LATER }).record;
     const reclicked = applyEngagement(clicked, { kind: 'click', machine: false, at: LATER }).record;
 
-    expect(names(sent(), opened)).toEqual(['message.opened']);
+    expect(names(sent(), opened)).toEqual(['message.opened', 'message.human_opened']);
     expect(names(opened, reopened)).toEqual([]);
     expect(names(reopened, clicked)).toEqual(['message.clicked']);
     expect(names(clicked, reclicked)).toEqual([]);
+  });
+
+  it('publishes message.human_opened on the first human open, after a machine open announced message.opened', () => {
+    const scanned = applyEngagement(sent(), { kind: 'open', machine: true, at: LATER }).record;
+    const read = applyEngagement(scanned, { kind: 'open', machine: false, at: LATER }).record;
+    const reread = applyEngagement(read, { kind: 'open', machine: false, at: LATER }).record;
+
+    expect(names(sent(), scanned)).toEqual(['message.opened']);
+    expect(names(scanned, read)).toEqual(['message.human_opened']);
+    expect(names(read, reread)).toEqual([]);
+  });
+
+  it('publishes message.soft_bounced on the first soft bounce of a message only', () => {
+    const softBounce = (feedbackId: string) =>
+      ({
+        type: 'bounce',
+        at: LATER,
+        permanent: false,
+        detail: 'Transient: MailboxFull',
+        feedbackId,
+      }) as const;
+    const once = applied(applyFeedback(sent(), softBounce('fb-1')));
+    const twice = applied(applyFeedback(once, softBounce('fb-2')));
+
+    expect(names(sent(), once)).toEqual(['message.soft_bounced']);
+    expect(names(once, twice)).toEqual([]);
   });
 
   it('publishes contact.unsubscribed once', () => {

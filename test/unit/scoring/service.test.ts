@@ -137,6 +137,28 @@ describe('qualification', () => {
   });
 });
 
+describe('the session of a stage change', () => {
+  it('credits a stage change to the session of the tracked event that caused it', async () => {
+    const session = { channel: 'paid search', campaign: 'brand', landingPage: '/demo', device: 'desktop' };
+    const request = demoRequest('demo-1');
+
+    await service.onEvent({
+      profileId: 'p-1',
+      event: { ...request, detail: { ...request.detail, session } },
+    });
+
+    expect(publisher.ofType('lead.stage_changed').map((event) => event.detail)).toMatchObject([
+      { to: 'lead', session },
+    ]);
+  });
+
+  it("leaves the session out of a stage change nobody's visit caused", async () => {
+    await service.setStage({ profileId: 'p-1', stage: 'mql', reason: 'met at a fair', by: 'sales' });
+
+    expect(publisher.ofType('lead.stage_changed')[0]?.detail.session).toBeUndefined();
+  });
+});
+
 describe('sales decisions', () => {
   it('moves an MQL that sales accepts to SAL', async () => {
     await reachStage('mql');

@@ -108,7 +108,33 @@ describe('domain events of a stored tracking event', () => {
         landingPage: '/checkout/done',
         device: 'mobile',
         properties: { order_id: 'ord-1001', revenue: 129.5, currency: 'EUR', products: [{ sku: 'PRO-1Y' }] },
+        sessionStart: false,
+        session: null,
+        firstTouch: null,
       },
+    });
+  });
+
+  it('carries the session ingest recorded on the stored event: start, session touch and first touch', () => {
+    const session = {
+      start: true,
+      channel: 'email',
+      campaign: 'spring-sale',
+      landingPage: '/checkout/done',
+      device: 'mobile',
+      firstTouch: { channel: 'organic search', campaign: null },
+    } as const;
+    const change = eventInsert(orderCompleted());
+
+    const [tracked] = domainEventsFor({
+      ...change,
+      newData: { event: orderCompleted(), profileId: PROFILE_ID, session },
+    });
+
+    expect(tracked?.detail).toMatchObject({
+      sessionStart: true,
+      session: { channel: 'email', campaign: 'spring-sale', landingPage: '/checkout/done', device: 'mobile' },
+      firstTouch: { channel: 'organic search', campaign: null },
     });
   });
 
