@@ -1,4 +1,4 @@
-// KPI correctness end to end: known traffic through the real tracking and admin APIs, a rollup, every KPI checked.
+// KPI correctness end to end: known traffic, email and a journey through the real APIs, a rollup, every KPI checked.
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -30,6 +30,24 @@ let to: string;
 let rollup: { status: number; body: unknown };
 let costsPut: number;
 let referencePut: number;
+
+/** A variant's p-value is the product's statistics, not a count of the traffic: any probability will do. */
+const P_VALUE: unknown = expect.toSatisfy(
+  (value) => typeof value === 'number' && value >= 0 && value <= 1,
+  'a p-value between 0 and 1',
+);
+
+/** The report the traffic must give, with the journey's variants as the split assigned them. */
+function expected(range: { from: string; to: string }, groupBy: GroupBy) {
+  return expectedReport({
+    facts,
+    ...range,
+    groupBy,
+    reference: REFERENCE,
+    variants: player.log.variants,
+    pValue: P_VALUE,
+  });
+}
 
 beforeAll(async () => {
   stack = await startLocalStackProcess({ args: ['--fresh'] });
@@ -85,6 +103,35 @@ describe('KPIs of known traffic', () => {
     expect(actual).toEqual(expected);
   });
 
+  it('counts each email once per outcome, with rates per delivered message', async () => {
+    const { email } = z.looseObject({ email: z.unknown() }).parse(await report({ groupBy: 'none' }));
+
+    // Five sent: one bounced, four delivered, one of them complained of; Alice opened and clicked, a crawler fetched
+    // Carol's pixel (an open, not a human one) and Carol unsubscribed. The emulator has no soft bounce.
+    expect(email).toMatchObject({
+      sent: 5,
+      delivered: 4,
+      hardBounced: 1,
+      softBounced: 0,
+      bounced: 1,
+      complained: 1,
+      opened: 2,
+      humanOpened: 1,
+      clicked: 1,
+      unsubscribed: 1,
+    });
+    expect(email).toEqual(expected({ from, to }, 'none').email);
+  });
+
+  it('reports who entered the journey and who reached its goal, overall and per variant of the split', async () => {
+    const { journeys } = z.looseObject({ journeys: z.unknown() }).parse(await report({ groupBy: 'none' }));
+
+    // Four visitors started a trial; Alice and Carol then upgraded. The split is random: the variants are read back.
+    expect([...player.log.variants.keys()].sort()).toEqual(['alice', 'carol', 'frank', 'gina']);
+    expect(journeys).toMatchObject({ 'kpi-trial': { entered: 4, goal: 2, conversionRate: 0.5 } });
+    expect(journeys).toEqual(expected({ from, to }, 'none').journeys);
+  });
+
   it('recomputes every day of the range on demand', () => {
     expect(rollup).toEqual({ status: 200, body: { days: 3, from, to } });
   });
@@ -114,7 +161,7 @@ describe('KPIs of known traffic', () => {
     async (groupBy) => {
       const actual = await report({ groupBy });
 
-      expect(actual).toEqual(expectedReport({ facts, from, to, groupBy, reference: REFERENCE }));
+      expect(actual).toEqual(expected({ from, to }, groupBy));
     },
   );
 
@@ -123,14 +170,12 @@ describe('KPIs of known traffic', () => {
 
     const actual = await player.admin(`/admin/kpis?from=${day}&to=${day}&groupBy=channel`);
 
-    expect(await actual.json()).toEqual(
-      expectedReport({ facts, from: day, to: day, groupBy: 'channel', reference: REFERENCE }),
-    );
+    expect(await actual.json()).toEqual(expected({ from: day, to: day }, 'channel'));
   });
 
   it('exports the channel view as CSV with the figures of the JSON report', async () => {
     const response = await player.admin(`/admin/kpis?from=${from}&to=${to}&groupBy=channel&format=csv`);
-    const expected = expectedReport({ facts, from, to, groupBy: 'channel', reference: REFERENCE });
+    const figures = expected({ from, to }, 'channel');
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -140,8 +185,8 @@ describe('KPIs of known traffic', () => {
     expect(
       rows.map((row) => [row.key, Number(row.visitors), Number(row.sessions), Number(row.newLeads)]),
     ).toEqual([
-      ['total', expected.totals.visitors, expected.totals.sessions, expected.totals.newLeads],
-      ...expected.rows.map((row) => [row.key, row.visitors, row.sessions, row.newLeads]),
+      ['total', figures.totals.visitors, figures.totals.sessions, figures.totals.newLeads],
+      ...figures.rows.map((row) => [row.key, row.visitors, row.sessions, row.newLeads]),
     ]);
   });
 

@@ -3,7 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildNurtureApp } from '../../lib/app.ts';
 
-const { app, stack } = buildNurtureApp({ context: { stage: 'dev' } });
+// No bundling: these assertions read the template; the e2e suite's synthesis bundles every function.
+const { app, stack } = buildNurtureApp({ context: { stage: 'dev', 'aws:cdk:bundling-stacks': [] } });
 // Runs the cdk-nag AwsSolutions pack: any unacknowledged finding throws.
 app.synth();
 const dev = Template.fromStack(stack);

@@ -26,8 +26,18 @@ const DAY_CLOCK_TIME = 'T20:00:00Z';
 /** Which client sends an in-session call: a raw fetch to /v1/batch, or Segment's analytics-node. */
 type Via = 'fetch' | 'analytics-node';
 
+/** The local SES emulator's mailbox simulator: `bounce+…` bounces (hard), `complaint+…` is delivered, then complained. */
+export type Mailbox = 'inbox' | 'bounce' | 'complaint';
+
 export type Action =
-  | { readonly kind: 'identify'; readonly via: Via }
+  | {
+      readonly kind: 'identify';
+      readonly via: Via;
+      /** Which address `traits.email` gets: the visitor's own (default) or a simulator address. */
+      readonly mailbox?: Mailbox;
+    }
+  /** A track event with no KPI of its own (journey triggers and goals); by fetch. */
+  | { readonly kind: 'track'; readonly event: string }
   | { readonly kind: 'formSubmitted'; readonly via: Via; readonly duplicate?: boolean }
   | {
       readonly kind: 'order';
@@ -58,6 +68,11 @@ export interface Visit {
   /** Further pages of the visit (internal navigation: same host, no campaign parameters). */
   readonly pages?: readonly string[];
   readonly actions?: readonly Action[];
+  /**
+   * Actions of the same session sent only after the day's other traffic has settled (a journey goal must find the
+   * enrollment its trigger made); they follow the visit's actions a minute apart.
+   */
+  readonly later?: readonly Action[];
   /** Sends the landing page view twice with the same messageId. */
   readonly duplicateLanding?: boolean;
 }
@@ -90,12 +105,44 @@ export interface CostInput {
   readonly currency: string;
 }
 
+/** What a recipient does with a delivered email: the pixel by a browser or by a crawler, the link, the unsubscribe. */
+export type Engagement = 'humanOpen' | 'machineOpen' | 'click' | 'unsubscribe';
+
+/**
+ * One email through `POST /admin/messages`, after the day's traffic. The outcome follows the visitor's address (their
+ * last identify's mailbox). Whoever engages needs a visit within 30 minutes before the clock's evening: opens, clicks
+ * and unsubscribes are recorded as track events on the profile, and after a longer gap one would start a session
+ * (docs/kpis.md, open case 2), which this scenario avoids rather than encodes.
+ */
+export interface EmailPlan {
+  readonly day: number;
+  readonly visitor: string;
+  readonly engage: readonly Engagement[];
+}
+
+/** A journey entered by a track event, split 50/50 between two variants, with a track event as its goal. */
+export interface JourneyPlan {
+  readonly id: string;
+  readonly trigger: string;
+  readonly goal: string;
+  readonly variants: readonly [string, string];
+}
+
 export interface Scenario {
   readonly visits: readonly Visit[];
   readonly bots: readonly BotVisit[];
   readonly stageMoves: readonly StageMove[];
   readonly costs: readonly CostInput[];
+  readonly emails: readonly EmailPlan[];
+  readonly journey?: JourneyPlan;
 }
+
+export const EMAIL_TEMPLATE = 'kpi-news';
+export const EMAIL_TEMPLATE_MJML = `<mjml><mj-body><mj-section><mj-column>
+  <mj-text>Hello, here is what is new.</mj-text>
+  <mj-button href="${SITE}/news">Read the news</mj-button>
+  <mj-text><a href="{{ unsubscribe_url }}">Unsubscribe</a></mj-text>
+</mj-column></mj-section></mj-body></mjml>`;
 
 const search = { channel: 'organic search', campaign: null } as const;
 const springSocial = {
@@ -113,7 +160,8 @@ const weeklyEmail = {
  * Three days of traffic: seven visitors on seven channels, desktop, mobile and tablet, internal page views, leads from
  * a form (by fetch and by analytics-node), an identify that is no lead, MQL/SQL/SAL moves, an order by number, an
  * order by numeric string, a won deal, costs by channel and campaign, per day and per month; exact duplicates and
- * Googlebot mixed in.
+ * Googlebot mixed in. On the last day, four visitors start a trial (a journey split 50/50, two reach its goal) and five
+ * get an email: delivered, opened by a person and clicked, opened by a crawler, unsubscribed, bounced, complained of.
  */
 export const KPI_SCENARIO: Scenario = {
   visits: [
@@ -186,6 +234,7 @@ export const KPI_SCENARIO: Scenario = {
       channel: 'organic social',
       campaign: null,
       pages: ['/pricing'],
+      actions: [{ kind: 'identify', via: 'fetch', mailbox: 'complaint' }],
     },
     {
       id: 'v7',
@@ -210,7 +259,7 @@ export const KPI_SCENARIO: Scenario = {
       device: 'desktop',
       channel: 'referral',
       campaign: null,
-      actions: [{ kind: 'identify', via: 'fetch' }],
+      actions: [{ kind: 'identify', via: 'fetch', mailbox: 'bounce' }],
     },
     {
       id: 'v9',
@@ -224,6 +273,7 @@ export const KPI_SCENARIO: Scenario = {
       actions: [
         { kind: 'identify', via: 'fetch' },
         { kind: 'formSubmitted', via: 'fetch' },
+        { kind: 'track', event: 'Trial Started' },
       ],
     },
     {
@@ -236,7 +286,10 @@ export const KPI_SCENARIO: Scenario = {
       device: 'mobile',
       channel: 'paid search',
       campaign: 'brand',
-      actions: [{ kind: 'order', via: 'analytics-node', field: 'total', amount: 50, currency: 'eur' }],
+      actions: [
+        { kind: 'order', via: 'analytics-node', field: 'total', amount: 50, currency: 'eur' },
+        { kind: 'track', event: 'Trial Started' },
+      ],
     },
     {
       id: 'v11',
@@ -246,7 +299,10 @@ export const KPI_SCENARIO: Scenario = {
       landing: '/pricing',
       device: 'desktop',
       ...weeklyEmail,
-      actions: [{ kind: 'dealWon', dealId: 'deal-1', amount: 900, currency: 'EUR' }],
+      actions: [
+        { kind: 'dealWon', dealId: 'deal-1', amount: 900, currency: 'EUR' },
+        { kind: 'track', event: 'Trial Started' },
+      ],
     },
     {
       id: 'v12',
@@ -258,7 +314,33 @@ export const KPI_SCENARIO: Scenario = {
       device: 'desktop',
       channel: 'affiliate',
       campaign: 'spring',
-      actions: [{ kind: 'formSubmitted', via: 'fetch' }],
+      actions: [
+        { kind: 'formSubmitted', via: 'fetch' },
+        { kind: 'track', event: 'Trial Started' },
+      ],
+    },
+    // Alice and Carol come back just before the evening's email, which they open (see EmailPlan), and upgrade.
+    {
+      id: 'v13',
+      visitor: 'alice',
+      day: 2,
+      time: '19:40',
+      landing: '/account',
+      device: 'desktop',
+      channel: 'direct',
+      campaign: null,
+      later: [{ kind: 'track', event: 'Plan Upgraded' }],
+    },
+    {
+      id: 'v14',
+      visitor: 'carol',
+      day: 2,
+      time: '19:45',
+      landing: '/blog',
+      device: 'mobile',
+      channel: 'direct',
+      campaign: null,
+      later: [{ kind: 'track', event: 'Plan Upgraded' }],
     },
   ],
   bots: [
@@ -284,6 +366,17 @@ export const KPI_SCENARIO: Scenario = {
     { channel: 'paid search', day: 2, amount: 25, currency: 'EUR' },
     { channel: 'email', day: 0, amount: 15, currency: 'EUR' },
   ],
+  // Delivered and opened by a person, then clicked; delivered only; delivered, opened by a crawler and unsubscribed;
+  // bounced; delivered and complained. The emulator has no soft bounce. A click alone also proves a human open
+  // (messaging), but not an open: Alice opens before she clicks so the KPIs are unambiguous.
+  emails: [
+    { day: 2, visitor: 'alice', engage: ['humanOpen', 'click'] },
+    { day: 2, visitor: 'bob', engage: [] },
+    { day: 2, visitor: 'carol', engage: ['machineOpen', 'unsubscribe'] },
+    { day: 2, visitor: 'erin', engage: [] },
+    { day: 2, visitor: 'dave', engage: [] },
+  ],
+  journey: { id: 'kpi-trial', trigger: 'Trial Started', goal: 'Plan Upgraded', variants: ['A', 'B'] },
 };
 
 /** Three consecutive UTC days starting tomorrow (the local clock only moves forward). */
@@ -299,6 +392,8 @@ export function firstDays(scenario: Scenario, count: number): Scenario {
     bots: scenario.bots.filter((bot) => bot.day < count),
     stageMoves: scenario.stageMoves.filter((move) => move.day < count),
     costs: scenario.costs.filter((cost) => cost.day < count),
+    emails: scenario.emails.filter((email) => email.day < count),
+    ...(scenario.journey === undefined ? {} : { journey: scenario.journey }),
   };
 }
 
@@ -347,6 +442,70 @@ export interface Facts {
     readonly amount: number;
     readonly currency: string;
   }>;
+  /** Per email sent, what KPIS.md counts for it (each outcome once per message). */
+  readonly emails: ReadonlyArray<{ readonly day: string; readonly counts: EmailCounts }>;
+  readonly journey: {
+    readonly id: string;
+    readonly events: ReadonlyArray<{
+      readonly day: string;
+      readonly visitor: string;
+      readonly outcome: 'entered' | 'goal';
+    }>;
+  } | null;
+}
+
+export type EmailCount = (typeof EMAIL_COUNTS)[number];
+type EmailCounts = Record<EmailCount, number>;
+
+/** The address a visitor's last identify gave them, as the mailbox simulator sees it. */
+function mailboxOf(scenario: Scenario, visitor: string): Mailbox | null {
+  let mailbox: Mailbox | null = null;
+  for (const visit of scenario.visits)
+    if (visit.visitor === visitor)
+      for (const action of [...(visit.actions ?? []), ...(visit.later ?? [])])
+        if (action.kind === 'identify') mailbox = action.mailbox ?? 'inbox';
+  return mailbox;
+}
+
+/** KPIS.md's email counts for one message: opens and clicks count the message once, human opens exclude machines. */
+function emailCounts(mailbox: Mailbox, engage: readonly Engagement[]): EmailCounts {
+  const delivered = mailbox !== 'bounce';
+  const did = (engagement: Engagement) => (delivered && engage.includes(engagement) ? 1 : 0);
+  return {
+    sent: 1,
+    delivered: delivered ? 1 : 0,
+    hardBounced: mailbox === 'bounce' ? 1 : 0,
+    softBounced: 0,
+    complained: mailbox === 'complaint' ? 1 : 0,
+    opened: Math.max(did('humanOpen'), did('machineOpen')),
+    humanOpened: did('humanOpen'),
+    clicked: did('click'),
+    unsubscribed: did('unsubscribe'),
+  };
+}
+
+/** Who entered the journey (their first trigger; no re-entry) and who then reached its goal, on which day. */
+function journeyEvents(scenario: Scenario, days: readonly string[]): NonNullable<Facts['journey']> | null {
+  const plan = scenario.journey;
+  if (plan === undefined) return null;
+  const events: Array<{ day: string; visitor: string; outcome: 'entered' | 'goal' }> = [];
+  const active = new Set<string>();
+  const visits = [...scenario.visits].sort((a, b) => a.day - b.day || a.time.localeCompare(b.time));
+  const actionsOf = (visit: Visit, phase: 'now' | 'later') =>
+    (phase === 'now' ? visit.actions : visit.later) ?? [];
+  for (const day of new Set(visits.map((visit) => visit.day)))
+    for (const phase of ['now', 'later'] as const)
+      for (const visit of visits.filter((v) => v.day === day))
+        for (const action of actionsOf(visit, phase)) {
+          if (action.kind !== 'track') continue;
+          const known = events.some((e) => e.visitor === visit.visitor && e.outcome === 'entered');
+          if (action.event === plan.trigger && !known) {
+            events.push({ day: days[day] ?? '', visitor: visit.visitor, outcome: 'entered' });
+            active.add(visit.visitor);
+          } else if (action.event === plan.goal && active.delete(visit.visitor))
+            events.push({ day: days[day] ?? '', visitor: visit.visitor, outcome: 'goal' });
+        }
+  return { id: plan.id, events };
 }
 
 const UNKNOWN = '(unknown)';
@@ -423,6 +582,11 @@ export function scenarioFacts(scenario: Scenario, days: readonly string[]): Fact
         currency: cost.currency,
       };
     }),
+    emails: scenario.emails.map((email) => ({
+      day: dayOf(email.day),
+      counts: emailCounts(mailboxOf(scenario, email.visitor) ?? 'inbox', email.engage),
+    })),
+    journey: journeyEvents(scenario, days),
   };
 }
 
@@ -684,6 +848,39 @@ export function daysFrom(from: string, to: string): string[] {
   return out;
 }
 
+/** Per journey with events in the days: entered, goal and conversion, overall and per variant (KPIS.md). */
+function journeyFigures(input: {
+  journey: Facts['journey'];
+  days: readonly string[];
+  variants: ReadonlyMap<string, string>;
+  pValue: unknown;
+}) {
+  const events = input.journey?.events.filter((event) => input.days.includes(event.day)) ?? [];
+  if (input.journey === null || events.length === 0) return {};
+  const tally = (of: typeof events) => {
+    const entered = of.filter((event) => event.outcome === 'entered').length;
+    const goal = of.filter((event) => event.outcome === 'goal').length;
+    return { entered, goal, conversionRate: ratio(goal, entered) };
+  };
+  const whole = tally(events);
+  const names = [...new Set(events.map((event) => input.variants.get(event.visitor) ?? NONE))].sort();
+  const comparable = names.length >= 2 && whole.goal > 0 && whole.goal < whole.entered;
+  return {
+    [input.journey.id]: {
+      ...whole,
+      variants: Object.fromEntries(
+        names.map((name) => [
+          name,
+          {
+            ...tally(events.filter((event) => (input.variants.get(event.visitor) ?? NONE) === name)),
+            pValue: comparable ? input.pValue : null,
+          },
+        ]),
+      ),
+    },
+  };
+}
+
 /** The KPI report `GET /admin/kpis` must answer for the scenario's facts: every field, computed from the facts. */
 export function expectedReport(input: {
   facts: Facts;
@@ -691,6 +888,13 @@ export function expectedReport(input: {
   to: string;
   groupBy: GroupBy;
   reference: ReferenceValues;
+  /** The variant the journey's split gave each visitor who entered (random, so observed, not planned). */
+  variants?: ReadonlyMap<string, string>;
+  /**
+   * What a variant's p-value must be where it is defined (two variants with entries, a goal rate strictly between 0
+   * and 1): a matcher, as the value itself is the product's statistics, not a count of the traffic.
+   */
+  pValue?: unknown;
 }) {
   const { facts, from, to, groupBy } = input;
   const days = daysFrom(from, to);
@@ -706,7 +910,21 @@ export function expectedReport(input: {
   for (const payment of lifetime) add(lifetimeRevenue, payment.currency, payment.amount);
   for (const currency of Object.keys(lifetimeRevenue))
     customers[currency] = new Set(lifetime.filter((p) => p.currency === currency).map((p) => p.visitor)).size;
-  const email = Object.fromEntries(EMAIL_COUNTS.map((outcome) => [outcome, 0]));
+  const email: EmailCounts = {
+    sent: 0,
+    delivered: 0,
+    hardBounced: 0,
+    softBounced: 0,
+    complained: 0,
+    opened: 0,
+    humanOpened: 0,
+    clicked: 0,
+    unsubscribed: 0,
+  };
+  for (const sent of facts.emails.filter((e) => days.includes(e.day)))
+    for (const outcome of EMAIL_COUNTS) email[outcome] += sent.counts[outcome];
+  const bounced = email.hardBounced + email.softBounced;
+  const perDelivered = (count: number) => ratio(count, email.delivered);
   return {
     from,
     to,
@@ -720,22 +938,26 @@ export function expectedReport(input: {
         ratio(amount, customers[currency] ?? 0),
       ]),
     ),
-    // The scenario sends no email and runs no journey: every email count is 0 and its rates undefined.
     email: {
       ...email,
-      bounced: 0,
+      bounced,
       rates: {
-        bounced: null,
-        hardBounced: null,
-        softBounced: null,
-        complaints: null,
-        unsubscribed: null,
-        opened: null,
-        humanOpened: null,
-        clicked: null,
+        bounced: perDelivered(bounced),
+        hardBounced: perDelivered(email.hardBounced),
+        softBounced: perDelivered(email.softBounced),
+        complaints: perDelivered(email.complained),
+        unsubscribed: perDelivered(email.unsubscribed),
+        opened: perDelivered(email.opened),
+        humanOpened: perDelivered(email.humanOpened),
+        clicked: perDelivered(email.clicked),
       },
     },
-    journeys: {},
+    journeys: journeyFigures({
+      journey: facts.journey,
+      days,
+      variants: input.variants ?? new Map(),
+      pValue: input.pValue ?? null,
+    }),
   };
 }
 
@@ -747,7 +969,23 @@ export interface StackAccess {
   readonly apiUrl: string;
   readonly writeKey: string;
   readonly adminToken: string;
+  /** The local SES emulator's mailbox (`GET /store` lists every accepted email). */
+  readonly mailboxUrl: string;
 }
+
+const storedEmail = z.object({
+  subject: z.string(),
+  body: z.object({ html: z.string().optional() }),
+  headers: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+});
+type StoredEmail = z.infer<typeof storedEmail>;
+const messageState = z.object({ status: z.string() }).loose();
+/** Where a message's sending is over: SES's answer and the mailbox simulator's feedback have arrived. */
+const SETTLED_STATUSES: Record<Mailbox, string> = {
+  inbox: 'delivered',
+  bounce: 'bounced',
+  complaint: 'complained',
+};
 
 const collectAnswer = z.object({ accepted: z.number(), duplicates: z.number() }).loose();
 const clockAnswer = z.object({ now: z.string(), offsetMs: z.number() });
@@ -760,6 +998,8 @@ export interface PlayLog {
   failures: string[];
   /** Profile id per visitor name. */
   readonly profiles: Map<string, string>;
+  /** The journey's variant per visitor who entered it, as the journeys API shows the enrollment. */
+  readonly variants: Map<string, string>;
 }
 
 interface Call {
@@ -770,7 +1010,13 @@ interface Call {
 }
 
 export class KpiTrafficPlayer {
-  readonly log: PlayLog = { accepted: 0, duplicates: 0, failures: [], profiles: new Map() };
+  readonly log: PlayLog = {
+    accepted: 0,
+    duplicates: 0,
+    failures: [],
+    profiles: new Map(),
+    variants: new Map(),
+  };
   private offsetMs = 0;
   private readonly run = randomUUID().slice(0, 8);
   private readonly analytics: Analytics;
@@ -789,8 +1035,13 @@ export class KpiTrafficPlayer {
     this.analytics.on('error', (error) => this.log.failures.push(`analytics-node: ${String(error)}`));
   }
 
-  /** Plays the scenario day by day: the clock moves to each day's evening, then moves, visits, bots, costs. */
+  /**
+   * Plays the scenario day by day: the clock moves to each day's evening, then moves, visits, bots, the visits' later
+   * actions, emails. The journey and the template are published first.
+   */
   async play(scenario: Scenario): Promise<void> {
+    if (scenario.journey !== undefined) await this.publishJourney(scenario.journey);
+    if (scenario.emails.length > 0) await this.publishTemplate();
     for (const [index, day] of this.days.entries()) {
       if (!scenario.visits.some((visit) => visit.day === index)) continue;
       await this.clock({ to: `${day}${DAY_CLOCK_TIME}` });
@@ -803,8 +1054,15 @@ export class KpiTrafficPlayer {
       for (const visit of visits) await this.visit(visit);
       for (const bot of scenario.bots.filter((b) => b.day === index)) await this.bot(bot);
       await this.settle();
+      if (visits.some((visit) => (visit.later ?? []).length > 0)) {
+        for (const visit of visits) await this.later(visit);
+        await this.settle();
+      }
+      const emails = scenario.emails.filter((email) => email.day === index);
+      if (emails.length > 0) await this.email(scenario, emails);
     }
     await this.analytics.closeAndFlush();
+    if (scenario.journey !== undefined) await this.readVariants(scenario.journey);
   }
 
   /** Enters the scenario's costs through `PUT /admin/kpis/costs`. */
@@ -908,10 +1166,33 @@ export class KpiTrafficPlayer {
   }): Promise<void> {
     const { visit, action, minute, userAgent } = input;
     const { anonymousId, userId } = this.ids(visit.visitor);
-    const email = `${visit.visitor}-${this.run}@example.com`;
+    const email = this.address(
+      visit.visitor,
+      action.kind === 'identify' ? (action.mailbox ?? 'inbox') : 'inbox',
+    );
     const at = this.at(visit, minute);
     const messageId = `${this.run}-${visit.id}-${action.kind}-${minute}`;
     const page = { url: `${SITE}${visit.landing}`, path: visit.landing };
+    if (action.kind === 'track') {
+      const who = this.identified.has(visit.visitor) ? { userId, anonymousId } : { anonymousId };
+      await this.batch([
+        {
+          type: 'track',
+          messageId,
+          at,
+          body: {
+            type: 'track',
+            messageId,
+            ...who,
+            event: action.event,
+            properties: {},
+            timestamp: at,
+            context: { userAgent, page },
+          },
+        },
+      ]);
+      return;
+    }
     if (action.kind === 'dealWon') {
       // A CRM reports the won deal: userId only, no browser context.
       await this.batch([
@@ -996,6 +1277,165 @@ export class KpiTrafficPlayer {
           };
     await this.batch([call]);
     if ('duplicate' in action && action.duplicate === true) await this.batch([call]);
+  }
+
+  private address(visitor: string, mailbox: Mailbox): string {
+    return mailbox === 'inbox'
+      ? `${visitor}-${this.run}@example.com`
+      : `${mailbox}+${visitor}-${this.run}@simulator.amazonses.com`;
+  }
+
+  /** The visit's later actions, in the same session: they follow its actions a minute apart. */
+  private async later(visit: Visit): Promise<void> {
+    let minute = 1 + (visit.pages?.length ?? 0) + (visit.actions?.length ?? 0);
+    for (const action of visit.later ?? []) {
+      minute += 1;
+      await this.act({ visit, action, minute, userAgent: USER_AGENTS[visit.device] });
+      if (action.kind === 'identify') this.identified.add(visit.visitor);
+    }
+  }
+
+  private async publishTemplate(): Promise<void> {
+    const response = await this.admin(`/admin/templates/${EMAIL_TEMPLATE}`, {
+      method: 'PUT',
+      body: JSON.stringify({ subject: 'News {{ message.id }}', mjml: EMAIL_TEMPLATE_MJML }),
+    });
+    if (response.status !== 200 && response.status !== 201)
+      this.log.failures.push(`template: ${response.status} ${await response.text()}`);
+  }
+
+  private async publishJourney(plan: JourneyPlan): Promise<void> {
+    const response = await this.admin(`/admin/journeys/${plan.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        name: 'KPI trial',
+        triggers: [{ type: 'event', match: { event: plan.trigger } }],
+        goals: [{ id: 'upgraded', match: { event: plan.goal } }],
+        start: 'split',
+        nodes: {
+          split: {
+            type: 'split',
+            variants: plan.variants.map((name) => ({ name, weight: 1, next: 'hold' })),
+          },
+          hold: { type: 'wait', duration: 'P30D', next: 'done' },
+          done: { type: 'exit' },
+        },
+      }),
+    });
+    if (response.status !== 200 && response.status !== 201)
+      this.log.failures.push(`journey: ${response.status} ${await response.text()}`);
+  }
+
+  private async readVariants(plan: JourneyPlan): Promise<void> {
+    const answer = z.object({
+      enrollments: z.array(z.object({ journeyId: z.string(), variant: z.string().nullable() }).loose()),
+    });
+    for (const [visitor, profileId] of this.log.profiles) {
+      const response = await this.admin(`/admin/profiles/${encodeURIComponent(profileId)}/journeys`);
+      const { enrollments } = answer.parse(await response.json());
+      const variant = enrollments.find((enrollment) => enrollment.journeyId === plan.id)?.variant;
+      if (variant !== undefined && variant !== null) this.log.variants.set(visitor, variant);
+    }
+  }
+
+  /** Sends the day's emails, waits for SES's feedback, then opens, clicks and unsubscribes from the received mail. */
+  private async email(scenario: Scenario, plans: readonly EmailPlan[]): Promise<void> {
+    const sent: Array<{ plan: EmailPlan; messageId: string }> = [];
+    for (const plan of plans) {
+      const profileId = this.log.profiles.get(plan.visitor);
+      if (profileId === undefined) throw new Error(`no profile for ${plan.visitor} yet`);
+      const response = await this.admin('/admin/messages', {
+        method: 'POST',
+        body: JSON.stringify({
+          profileId,
+          templateId: EMAIL_TEMPLATE,
+          idempotencyKey: `${this.run}-${plan.visitor}-${plan.day}`,
+        }),
+      });
+      const text = await response.text();
+      if (response.status !== 202) {
+        this.log.failures.push(`send to ${plan.visitor}: ${response.status} ${text}`);
+        continue;
+      }
+      sent.push({ plan, messageId: z.object({ messageId: z.string() }).parse(JSON.parse(text)).messageId });
+    }
+    await this.settle();
+    for (const { plan, messageId } of sent) {
+      const wanted = SETTLED_STATUSES[mailboxOf(scenario, plan.visitor) ?? 'inbox'];
+      let last = '';
+      const settled = await this.poll(async () => {
+        const response = await this.admin(`/admin/messages/${encodeURIComponent(messageId)}`);
+        last = messageState.parse(await response.json()).status;
+        return last === wanted ? true : undefined;
+      });
+      if (settled === undefined) this.log.failures.push(`email to ${plan.visitor}: ${last}, not ${wanted}`);
+    }
+    // Messaging takes a click within 5 s of the send for a link scanner's.
+    await this.clock({ advance: 'PT1M' });
+    for (const { plan, messageId } of sent) {
+      if (plan.engage.length === 0) continue;
+      const mail = await this.poll(async () => {
+        const response = await fetch(`${this.stack.mailboxUrl}/store`);
+        const { emails } = z.object({ emails: z.array(storedEmail) }).parse(await response.json());
+        return emails.find((email) => email.subject.includes(messageId));
+      });
+      if (mail === undefined) {
+        this.log.failures.push(`no mail to ${plan.visitor} in the mailbox`);
+        continue;
+      }
+      for (const engagement of plan.engage) await this.engage({ visitor: plan.visitor, mail, engagement });
+    }
+    await this.settle();
+  }
+
+  private async engage(input: { visitor: string; mail: StoredEmail; engagement: Engagement }): Promise<void> {
+    const { mail, engagement } = input;
+    const html = mail.body.html ?? '';
+    const link = (pattern: RegExp) => pattern.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    let request: { url: string | undefined; init: RequestInit; status: number };
+    if (engagement === 'humanOpen' || engagement === 'machineOpen')
+      request = {
+        url: link(/src="([^"]*\/e\/o\/[^"]+)"/),
+        init: { headers: { 'user-agent': USER_AGENTS[engagement === 'humanOpen' ? 'desktop' : 'bot'] } },
+        status: 200,
+      };
+    else if (engagement === 'click')
+      request = {
+        url: link(/href="([^"]*\/e\/c\/[^"]+)"/),
+        init: { redirect: 'manual', headers: { 'user-agent': USER_AGENTS.desktop } },
+        status: 302,
+      };
+    else
+      request = {
+        // RFC 8058's one-click POST to the List-Unsubscribe header's URL.
+        url: (mail.headers ?? [])
+          .find((header) => header.name.toLowerCase() === 'list-unsubscribe')
+          ?.value.slice(1, -1),
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        },
+        status: 200,
+      };
+    if (request.url === undefined) {
+      this.log.failures.push(`${engagement} of ${input.visitor}: no link in the mail`);
+      return;
+    }
+    const response = await fetch(request.url, request.init);
+    await response.arrayBuffer();
+    if (response.status !== request.status)
+      this.log.failures.push(`${engagement} of ${input.visitor}: ${response.status}`);
+  }
+
+  /** Polls until `check` gives a value, for at most 30 s; undefined when it never does. */
+  private async poll<T>(check: () => Promise<T | undefined>): Promise<T | undefined> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined || Date.now() > deadline) return value;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   private async bot(bot: BotVisit): Promise<void> {
