@@ -409,10 +409,15 @@ export function applyEngagement(
     else if (record.firstHumanClickAt === null) {
       changes.firstHumanClickAt = input.at;
       counters.humanClicked = 1;
-      // A human click proves a human open even when the open pixel was blocked or proxied.
+      // A human click proves a human open even when the open pixel was blocked or proxied; and an open, so human
+      // opens stay a subset of opens (KPIS.md).
       if (record.firstHumanOpenAt === null) {
         changes.firstHumanOpenAt = input.at;
         counters.humanOpened = 1;
+      }
+      if (record.firstOpenedAt === null) {
+        changes.firstOpenedAt = input.at;
+        counters.opened = 1;
       }
     }
   }

@@ -260,6 +260,7 @@ describe('tracked links', () => {
       clicked: 1,
       humanClicked: 1,
       humanOpened: 1,
+      opened: 1,
     });
     expect(activities).toMatchObject([
       {

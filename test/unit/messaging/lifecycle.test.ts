@@ -419,11 +419,17 @@ describe('opens and clicks', () => {
     expect(human.counters).toEqual({ opens: 1, humanOpened: 1 });
   });
 
-  it('treats a human click as proof of a human open when the pixel was blocked', () => {
+  it('treats a human click as proof of an open and a human open when the pixel was blocked', () => {
     const { record, counters } = applyEngagement(sent(), { kind: 'click', machine: false, at: LATER });
 
-    expect(counters).toEqual({ clicks: 1, clicked: 1, humanClicked: 1, humanOpened: 1 });
-    expect(record).toMatchObject({ clicks: 1, firstClickedAt: LATER, firstHumanOpenAt: LATER, opens: 0 });
+    expect(counters).toEqual({ clicks: 1, clicked: 1, humanClicked: 1, humanOpened: 1, opened: 1 });
+    expect(record).toMatchObject({
+      clicks: 1,
+      firstClickedAt: LATER,
+      firstHumanOpenAt: LATER,
+      firstOpenedAt: LATER,
+      opens: 0,
+    });
   });
 
   it('counts a scanner click apart and not as a human click', () => {
