@@ -1,29 +1,14 @@
 // The journey wiring users depend on: bus rule → journey queue → runner, DLQ alarm, timer sweep, grants, guarded routes.
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { JOURNEY_EVENTS } from '../../functions/journeys/domain-events.ts';
 import { MESSAGING_EVENTS } from '../../functions/messaging/domain-events.ts';
 import { SCORING_EVENTS } from '../../functions/scoring/domain-events.ts';
 import { TRACKING_EVENTS } from '../../functions/tracking/domain-events.ts';
-import { buildNurtureApp } from '../../lib/app.ts';
+import { synthTemplate, templateHelpers } from './support/template.ts';
 
-function synth(context: Record<string, unknown>): Template {
-  // No bundling: these assertions read the template; the e2e suite's synthesis bundles every function.
-  const { app, stack } = buildNurtureApp({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-  // Runs the cdk-nag AwsSolutions pack: any unacknowledged finding throws.
-  app.synth();
-  return Template.fromStack(stack);
-}
-
-const dev = synth({ stage: 'dev' });
-
-function logicalId(type: string, pattern: RegExp): string {
-  const ids = Object.keys(dev.findResources(type)).filter((id) => pattern.test(id));
-  expect(ids, `${type} matching ${pattern}`).toHaveLength(1);
-  const [id] = ids;
-  if (id === undefined) throw new Error('unreachable');
-  return id;
-}
+const dev = synthTemplate({ stage: 'dev' });
+const { logicalId, roleStatements, resourcesFor, functionProperties } = templateHelpers(dev);
 
 interface Statement {
   readonly Effect: string;
@@ -33,25 +18,7 @@ interface Statement {
   readonly Condition?: unknown;
 }
 
-function roleStatements(rolePrefix: string): Statement[] {
-  const policies = dev.findResources('AWS::IAM::Policy', {
-    Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}Role`) },
-  });
-  expect(Object.keys(policies), `policies of ${rolePrefix}`).not.toHaveLength(0);
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
-
 /** Every resource a role may apply `action` to, as written in the template. */
-function resourcesFor(statements: Statement[], action: string): unknown[] {
-  return statements
-    .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
-    .flatMap((s) => [s.Resource].flat());
-}
-
-function functionProperties(pattern: RegExp) {
-  return dev.findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', pattern)]?.Properties;
-}
-
 const catalogue = [...TRACKING_EVENTS, ...MESSAGING_EVENTS, ...JOURNEY_EVENTS, ...SCORING_EVENTS];
 
 describe('journey inputs', () => {
@@ -260,7 +227,7 @@ describe('sender', () => {
 describe('cdk-nag', () => {
   it('synthesizes dev and prod with no unacknowledged AwsSolutions finding', () => {
     for (const stage of ['dev', 'prod']) {
-      expect(() => synth({ stage }), stage).not.toThrow();
+      expect(() => synthTemplate({ stage }), stage).not.toThrow();
     }
   });
 });

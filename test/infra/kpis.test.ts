@@ -1,50 +1,9 @@
-// The KPI wiring users depend on: bus rule → KPI queue → counter function, hourly rollup, DLQ alarm, grants, routes.
-import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { KPI_DETAIL_TYPES } from '../../functions/kpis/inputs.ts';
-import { buildNurtureApp } from '../../lib/app.ts';
+import { synthTemplate, templateHelpers } from './support/template.ts';
 
-function synth(context: Record<string, unknown>): Template {
-  // No bundling: these assertions read the template; the e2e suite's synthesis bundles every function.
-  const { app, stack } = buildNurtureApp({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-  // Runs the cdk-nag AwsSolutions pack: any unacknowledged finding throws.
-  app.synth();
-  return Template.fromStack(stack);
-}
-
-const dev = synth({ stage: 'dev' });
-
-function logicalId(type: string, pattern: RegExp): string {
-  const ids = Object.keys(dev.findResources(type)).filter((id) => pattern.test(id));
-  expect(ids, `${type} matching ${pattern}`).toHaveLength(1);
-  const [id] = ids;
-  if (id === undefined) throw new Error('unreachable');
-  return id;
-}
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-
-function roleStatements(rolePrefix: string): Statement[] {
-  const policies = dev.findResources('AWS::IAM::Policy', {
-    Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}Role`) },
-  });
-  expect(Object.keys(policies), `policies of ${rolePrefix}`).not.toHaveLength(0);
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
-
-function resourcesFor(statements: Statement[], action: string): unknown[] {
-  return statements
-    .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
-    .flatMap((s) => [s.Resource].flat());
-}
-
-function functionProperties(pattern: RegExp) {
-  return dev.findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', pattern)]?.Properties;
-}
+const dev = synthTemplate({ stage: 'dev' });
+const { logicalId, roleStatements, resourcesFor, functionProperties } = templateHelpers(dev);
 
 const table = () => logicalId('AWS::DynamoDB::Table', /^ProfileStoreTable/);
 const bus = () => logicalId('AWS::Events::EventBus', /^EventBus/);
@@ -176,6 +135,6 @@ describe('KPI admin routes', () => {
 
 describe('cdk-nag', () => {
   it('synthesizes prod with KPIs and no unacknowledged AwsSolutions finding', () => {
-    expect(() => synth({ stage: 'prod' })).not.toThrow();
+    expect(() => synthTemplate({ stage: 'prod' })).not.toThrow();
   });
 });

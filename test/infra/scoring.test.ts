@@ -1,51 +1,10 @@
-// The scoring wiring users depend on: bus rule → scoring queue → score function, DLQ alarm, grants, guarded routes.
-import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildNurtureApp } from '../../lib/app.ts';
+import { synthTemplate, templateHelpers } from './support/template.ts';
 
-function synth(context: Record<string, unknown>): Template {
-  // No bundling: these assertions read the template; the e2e suite's synthesis bundles every function.
-  const { app, stack } = buildNurtureApp({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-  // Runs the cdk-nag AwsSolutions pack: any unacknowledged finding throws.
-  app.synth();
-  return Template.fromStack(stack);
-}
-
-const dev = synth({ stage: 'dev' });
-
-function logicalId(type: string, pattern: RegExp): string {
-  const ids = Object.keys(dev.findResources(type)).filter((id) => pattern.test(id));
-  expect(ids, `${type} matching ${pattern}`).toHaveLength(1);
-  const [id] = ids;
-  if (id === undefined) throw new Error('unreachable');
-  return id;
-}
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-
-function roleStatements(rolePrefix: string): Statement[] {
-  const policies = dev.findResources('AWS::IAM::Policy', {
-    Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}Role`) },
-  });
-  expect(Object.keys(policies), `policies of ${rolePrefix}`).not.toHaveLength(0);
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
+const dev = synthTemplate({ stage: 'dev' });
+const { logicalId, roleStatements, resourcesFor, functionProperties } = templateHelpers(dev);
 
 /** Every resource a role may apply `action` to, as written in the template. */
-function resourcesFor(statements: Statement[], action: string): unknown[] {
-  return statements
-    .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
-    .flatMap((s) => [s.Resource].flat());
-}
-
-function functionProperties(pattern: RegExp) {
-  return dev.findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', pattern)]?.Properties;
-}
-
 describe('scoring inputs', () => {
   it('routes tracked events, identifications, opens, clicks and unsubscribes from the nurture bus to the scoring queue', () => {
     const bus = logicalId('AWS::Events::EventBus', /^EventBus/);
@@ -226,6 +185,6 @@ describe('scoring admin routes', () => {
 
 describe('cdk-nag', () => {
   it('synthesizes prod with scoring and no unacknowledged AwsSolutions finding', () => {
-    expect(() => synth({ stage: 'prod' })).not.toThrow();
+    expect(() => synthTemplate({ stage: 'prod' })).not.toThrow();
   });
 });
