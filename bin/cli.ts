@@ -10,6 +10,7 @@ import {
   parseFieldMapping,
   RECORD_KINDS,
 } from '../functions/imports/csv-import.ts';
+import { dlqCommand } from '../lib/cli/dlq.ts';
 import {
   type ApiTarget,
   describeSummary,
@@ -171,6 +172,13 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
     {
       summary: 'erase a person, keeping their address suppressed and an audit record',
       run: (args) => eraseCommand(args),
+    },
+  ],
+  [
+    'dlq',
+    {
+      summary: 'list dead-letter queues, show what is parked, replay it to the source queue',
+      run: (args) => dlqCommand(args),
     },
   ],
 ]);

@@ -50,6 +50,17 @@ const configSchema = z
     emailConsentCategories: csv.optional(),
     /** Send marketing email only to people who granted one of those categories (opt-in, as in the EU). */
     requireEmailOptIn: booleanish.default(false),
+    /**
+     * Tracking consent: `opt-out` stores events unless the visitor refused (server-side clients that manage consent
+     * themselves; the snippet waits for consent anyway), `opt-in` stores nothing about a visitor before they grant it.
+     */
+    trackingConsent: z
+      .enum(['opt-out', 'opt-in'], { message: 'must be "opt-out" or "opt-in"' })
+      .default('opt-out'),
+    /** Segment consent categories that govern the tracking purpose. */
+    trackingConsentCategories: csv.optional(),
+    /** Segment consent categories that govern the personalization purpose (banners). */
+    personalizationConsentCategories: csv.optional(),
     /** Base URL of tracked links (a custom domain such as https://t.example.com); default: the API's URL. */
     trackingBaseUrl: z
       .string()
@@ -57,8 +68,22 @@ const configSchema = z
       .optional(),
     /** Messages (status, statistics per message) are kept this long. */
     messageRetentionDays: z.coerce.number().int().min(1).max(3650).default(396),
+    /** A profile never identified (no userId, no email) is removed this long after it was last seen. */
+    anonymousProfileRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+    /** Alarm notifications go to this address (an SNS email subscription to confirm); default: no subscriber. */
+    alarmEmail: z
+      .string()
+      .regex(/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/, 'must be an email address')
+      .optional(),
     apiThrottleRate: z.coerce.number().int().positive().default(1000),
     apiThrottleBurst: z.coerce.number().int().positive().default(2000),
+    /**
+     * Default rate limit of each source (write key), in events per second per collect instance (README "Security");
+     * 0 turns the default off. A source's own `rateLimit` (admin sources API) overrides it.
+     */
+    sourceRateLimit: z.coerce.number().min(0).max(100_000).default(1000),
+    /** Events a source may send at once above its rate (the bucket size of the default limit). */
+    sourceRateBurst: z.coerce.number().int().positive().max(1_000_000).default(5000),
   })
   .transform((c) => ({
     ...c,
@@ -79,6 +104,12 @@ const configSchema = z
       'email_marketing',
       'advertising',
     ],
+    // Consent per purpose (docs/privacy.md): email marketing reads the send policy's categories.
+    consentPurposes: {
+      tracking: c.trackingConsentCategories ?? ['analytics'],
+      emailMarketing: c.emailConsentCategories ?? ['marketing', 'email', 'email_marketing', 'advertising'],
+      personalization: c.personalizationConsentCategories ?? ['personalization', 'functional', 'targeting'],
+    },
     // SES publishes Send events within seconds; locally at once, so tests need not wait minutes.
     sendConfirmGraceSeconds: c.stage === 'prod' ? 300 : 10,
   }));

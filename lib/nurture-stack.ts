@@ -13,6 +13,7 @@ import { Journeys } from './constructs/journeys.ts';
 import { Kpis } from './constructs/kpis.ts';
 import { LinkSigning } from './constructs/link-signing.ts';
 import { Messaging } from './constructs/messaging.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { NurtureFunction } from './constructs/nurture-function.ts';
 import { Privacy } from './constructs/privacy.ts';
 import { ProfileStore } from './constructs/profile-store.ts';
@@ -43,6 +44,7 @@ export class NurtureStack extends Stack {
   public readonly kpis: Kpis;
   public readonly privacy: Privacy;
   public readonly dashboard: Dashboard;
+  public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: NurtureStackProps) {
     super(scope, id, props);
@@ -109,7 +111,12 @@ export class NurtureStack extends Stack {
       adminAuthorizer: this.adminAuth.authorizer,
       eventRetentionDays: config.eventRetentionDays,
       mergeOnEmail: config.mergeOnEmail,
+      trackingConsent: config.trackingConsent,
+      consentPurposes: config.consentPurposes,
       ...(config.siteHost ? { siteHost: config.siteHost } : {}),
+      ...(config.sourceRateLimit > 0
+        ? { sourceRateLimit: { eventsPerSecond: config.sourceRateLimit, burst: config.sourceRateBurst } }
+        : {}),
       logRetention,
       retainData: config.retainData,
       stage: config.stage,
@@ -156,6 +163,7 @@ export class NurtureStack extends Stack {
       signingSecret: this.linkSigning.secret,
       ...(config.trackingBaseUrl ? { trackingBaseUrl: config.trackingBaseUrl } : {}),
       eventRetentionDays: config.eventRetentionDays,
+      consentPurposes: config.consentPurposes,
       logRetention,
       retainData: config.retainData,
       stage: config.stage,
@@ -201,7 +209,11 @@ export class NurtureStack extends Stack {
       eventBus: this.eventBus.bus,
       adminAuthorizer: this.adminAuth.authorizer,
       eventRetentionDays: config.eventRetentionDays,
-      consent: { categories: config.emailConsentCategories, requireOptIn: config.requireEmailOptIn },
+      consent: {
+        categories: config.emailConsentCategories,
+        requireOptIn: config.requireEmailOptIn,
+        purposes: config.consentPurposes,
+      },
       logRetention,
       retainData: config.retainData,
       stage: config.stage,
@@ -231,6 +243,23 @@ export class NurtureStack extends Stack {
       logRetention,
       retainData: config.retainData,
       stage: config.stage,
+    });
+
+    // Every function that writes profiles applies the same expiry: set on all, so no new function can miss it.
+    for (const fn of this.node.findAll()) {
+      if (fn instanceof NurtureFunction)
+        fn.function.addEnvironment(
+          'ANONYMOUS_PROFILE_RETENTION_DAYS',
+          String(config.anonymousProfileRetentionDays),
+        );
+    }
+
+    // Last: it watches every function, queue, table and alarm created above.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      watched: this,
+      httpApi: this.httpApi,
+      domainEventLog: this.tracking.publisher.logGroup,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -18,6 +18,7 @@ export const ADMIN_IMPORT_SOURCE_ID = 'admin-import';
 const env = readEnvironment({
   PROFILE_TABLE: z.string().min(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  ANONYMOUS_PROFILE_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
   MERGE_ON_EMAIL: z.enum(['true', 'false']).default('false'),
 });
 
@@ -25,6 +26,7 @@ const store = new DynamoDbTrackingStore({
   client: new DynamoDBClient({}),
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
+  anonymousProfileRetentionDays: env.ANONYMOUS_PROFILE_RETENTION_DAYS,
 });
 // The tracking API's own ingest: identities, merges, exactly-once and enrichment (email only: rows have no IP).
 const ingestService = new IngestService(store, {

@@ -1,11 +1,22 @@
-// Admin API for sources and their write keys: create (or import an existing key), list, rotate, revoke.
+// Admin API for sources and their write keys: create (or import an existing key), list, update, rotate, revoke.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, httpHandler, json } from '../shared/http.ts';
 import { parseJsonBody } from '../shared/request.ts';
-import { SourceNotFoundError, SourceStore, WriteKeyInUseError } from '../tracking/source-store.ts';
-import { createSourceRequest, newWriteKey, publicSource, rotateSourceRequest } from '../tracking/sources.ts';
+import {
+  SourceChangedError,
+  SourceNotFoundError,
+  SourceStore,
+  WriteKeyInUseError,
+} from '../tracking/source-store.ts';
+import {
+  createSourceRequest,
+  newWriteKey,
+  publicSource,
+  rotateSourceRequest,
+  updateSourceRequest,
+} from '../tracking/sources.ts';
 
 const env = readEnvironment({ PROFILE_TABLE: z.string().min(1) });
 const sources = new SourceStore(new DynamoDBClient({}), env.PROFILE_TABLE);
@@ -16,6 +27,7 @@ async function known<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof SourceNotFoundError) throw new HttpError(404, error.message);
     if (error instanceof WriteKeyInUseError) throw new HttpError(409, error.message);
+    if (error instanceof SourceChangedError) throw new HttpError(409, error.message);
     throw error;
   }
 }
@@ -26,7 +38,9 @@ export const handler = httpHandler(async (event) => {
     case 'POST /admin/sources': {
       const input = parseJsonBody(event, createSourceRequest);
       const writeKey = input.writeKey ?? newWriteKey();
-      const source = await known(() => sources.create({ name: input.name, writeKey }));
+      const source = await known(() =>
+        sources.create({ name: input.name, writeKey, rateLimit: input.rateLimit ?? null }),
+      );
       // The only time the key is shown: it is stored as a hash.
       return json(201, { ...publicSource(source), writeKey });
     }
@@ -34,6 +48,10 @@ export const handler = httpHandler(async (event) => {
       return json(200, { sources: (await sources.list()).map(publicSource) });
     case 'GET /admin/sources/{id}':
       return json(200, publicSource(await known(() => sources.get(id ?? ''))));
+    case 'PATCH /admin/sources/{id}': {
+      const input = parseJsonBody(event, updateSourceRequest);
+      return json(200, publicSource(await known(() => sources.update(id ?? '', input))));
+    }
     case 'POST /admin/sources/{id}/rotate': {
       const input = parseJsonBody(event, rotateSourceRequest, { allowEmpty: true });
       const writeKey = newWriteKey();

@@ -10,20 +10,29 @@ import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { loadTokenSigner } from '../shared/signing.ts';
 import { BackPressureError, Collector } from '../tracking/collect.ts';
+import { consentPurposesVariable, DEFAULT_PURPOSE_CATEGORIES } from '../tracking/consent.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import { TRANSPARENT_GIF } from '../tracking/ingest/pixel.ts';
 import { IngestService } from '../tracking/ingest-service.ts';
-import { SourceStore } from '../tracking/source-store.ts';
+import { type RateLimit, SourceRateLimiter } from '../tracking/source-rate-limit.ts';
+import { SourceNotFoundError, SourceStore } from '../tracking/source-store.ts';
 
 const env = readEnvironment({
   PROFILE_TABLE: z.string().min(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  ANONYMOUS_PROFILE_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
   SITE_HOST: z.string().optional(),
   MERGE_ON_EMAIL: z.enum(['true', 'false']).default('false'),
+  /** opt-in: nothing is stored about a visitor before their tracking purpose is granted (docs/privacy.md). */
+  TRACKING_CONSENT: z.enum(['opt-in', 'opt-out']).default('opt-out'),
+  CONSENT_PURPOSES: consentPurposesVariable.optional(),
   /** Set when messaging is deployed: the email open, click and unsubscribe links are served here too. */
   SIGNING_SECRET_ARN: z.string().min(1).optional(),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
   UTM_SOURCE: z.string().min(1).default('nurture'),
+  /** The rate limit of sources that set none (events per second per instance); unset: such sources are not limited. */
+  SOURCE_RATE_LIMIT: z.coerce.number().positive().optional(),
+  SOURCE_RATE_BURST: z.coerce.number().int().positive().optional(),
 });
 
 const dynamodb = new DynamoDBClient({});
@@ -31,10 +40,15 @@ const store = new DynamoDbTrackingStore({
   client: dynamodb,
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
+  anonymousProfileRetentionDays: env.ANONYMOUS_PROFILE_RETENTION_DAYS,
 });
 const sources = new SourceStore(dynamodb, env.PROFILE_TABLE);
 const ingestService = new IngestService(store, {
   mergeOnEmail: env.MERGE_ON_EMAIL === 'true',
+  consent: {
+    mode: env.TRACKING_CONSENT,
+    trackingCategories: (env.CONSENT_PURPOSES ?? DEFAULT_PURPOSE_CATEGORIES).tracking,
+  },
   // The data files ship beside the bundle (dataDirectories) and load on the first identify, not at cold start.
   enrichers: shippedEnrichers(),
   onEnrichmentFailures: (failures) => logger.warn('enrichment failed; the identify went ahead', { failures }),
@@ -46,7 +60,12 @@ const messagingStore = new DynamoDbMessagingStore({
   tableName: env.PROFILE_TABLE,
   messageRetentionDays: env.MESSAGE_RETENTION_DAYS,
 });
-const activity = new ProfileActivityRecorder(store, ingestService, env.UTM_SOURCE);
+// Email engagement is activity on a message the send policy already allowed; the tracking purpose does not gate it.
+const activity = new ProfileActivityRecorder(
+  store,
+  new IngestService(store, { mergeOnEmail: env.MERGE_ON_EMAIL === 'true' }),
+  env.UTM_SOURCE,
+);
 const engagement =
   signingSecretArn === undefined
     ? undefined
@@ -63,6 +82,33 @@ const engagement =
 const KEY_CACHE_MS = 60_000;
 const UNKNOWN_KEY_CACHE_MS = 10_000;
 const keyCache = new Map<string, { sourceId: string | undefined; until: number }>();
+
+const defaultRateLimit: RateLimit | undefined =
+  env.SOURCE_RATE_LIMIT === undefined
+    ? undefined
+    : {
+        eventsPerSecond: env.SOURCE_RATE_LIMIT,
+        burst: Math.max(env.SOURCE_RATE_BURST ?? env.SOURCE_RATE_LIMIT, env.SOURCE_RATE_LIMIT),
+      };
+const rateLimiter = new SourceRateLimiter();
+/** A source's own limit is read once a minute per instance, like its keys: a changed limit applies within that time. */
+const LIMIT_CACHE_MS = 60_000;
+const limitCache = new Map<string, { limit: RateLimit | undefined; until: number }>();
+
+async function rateLimitOf(sourceId: string): Promise<RateLimit | undefined> {
+  const cached = limitCache.get(sourceId);
+  if (cached && cached.until > Date.now()) return cached.limit;
+  let limit: RateLimit | undefined;
+  try {
+    limit = (await backPressure(() => sources.get(sourceId))).rateLimit ?? defaultRateLimit;
+  } catch (error) {
+    if (!(error instanceof SourceNotFoundError)) throw error;
+    limit = defaultRateLimit;
+  }
+  if (limitCache.size > 10_000) limitCache.clear();
+  limitCache.set(sourceId, { limit, until: Date.now() + LIMIT_CACHE_MS });
+  return limit;
+}
 
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
@@ -94,7 +140,9 @@ const collector = new Collector(
       return sourceId;
     },
     ingest: (events, request) => backPressure(() => ingestService.ingest(events, request)),
-    countRejected: ({ sourceId, rejected }) =>
+    admit: async ({ sourceId, events }) =>
+      rateLimiter.admit({ sourceId, limit: await rateLimitOf(sourceId), events, nowMs: Date.now() }),
+    countRejected: ({ sourceId, rejected, rateLimited }) =>
       backPressure(() =>
         store.countUnprofiled({
           sourceId,
@@ -102,6 +150,7 @@ const collector = new Collector(
           bots: 0,
           consentWithheld: 0,
           rejected,
+          rateLimited: rateLimited ?? 0,
         }),
       ),
   },

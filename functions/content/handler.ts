@@ -11,6 +11,7 @@ import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, type HttpEvent, type HttpResult, httpHandler, json } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
 import { loadTokenSigner } from '../shared/signing.ts';
+import { consentPurposesVariable, DEFAULT_PURPOSE_CATEGORIES, purposeState } from '../tracking/consent.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import { headerValue } from '../tracking/ingest/body.ts';
 import { writeKeyFrom } from '../tracking/ingest/write-key.ts';
@@ -22,14 +23,18 @@ const env = readEnvironment({
   PROFILE_TABLE: z.string().min(1),
   SIGNING_SECRET_ARN: z.string().min(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  ANONYMOUS_PROFILE_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
   TRACKING_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CONSENT_PURPOSES: consentPurposesVariable.optional(),
 });
+const purposes = env.CONSENT_PURPOSES ?? DEFAULT_PURPOSE_CATEGORIES;
 
 const dynamodb = new DynamoDBClient({});
 const tracking = new DynamoDbTrackingStore({
   client: dynamodb,
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
+  anonymousProfileRetentionDays: env.ANONYMOUS_PROFILE_RETENTION_DAYS,
 });
 const profiles = new IngestService(tracking);
 const banners = new DynamoDbBannerStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
@@ -97,6 +102,10 @@ async function content(event: HttpEvent): Promise<HttpResult> {
   const profileId = await profiles.find(identity);
   if (profileId === undefined) return NO_CONTENT;
   logger.appendKeys({ profileId });
+  // Banners are personalization: a refusal, from the site's consent banner or the admin API, stops them at once.
+  const { value: profile } = await tracking.getProfile(profileId);
+  if (purposeState(profile.consent?.categoryPreferences, purposes.personalization) === 'denied')
+    return NO_CONTENT;
   const banner = await banners.get(profileId, placement.data);
   if (banner === undefined) return NO_CONTENT;
   const now = new Date();

@@ -33,6 +33,7 @@ const env = readEnvironment({
   SEND_QUEUE_URL: z.string().min(1),
   WEBHOOK_QUEUE_URL: z.string().min(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  ANONYMOUS_PROFILE_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
   /** How often an instance re-reads journey heads (status, newest version). */
   JOURNEY_REFRESH_SECONDS: z.coerce.number().int().min(0).default(10),
@@ -45,6 +46,7 @@ const tracking = new DynamoDbTrackingStore({
   client: dynamodb,
   tableName: env.PROFILE_TABLE,
   eventRetentionDays: env.EVENT_RETENTION_DAYS,
+  anonymousProfileRetentionDays: env.ANONYMOUS_PROFILE_RETENTION_DAYS,
 });
 const store = new DynamoDbJourneyStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
 const log = (message: string, fields: Record<string, unknown>) => logger.warn(message, fields);

@@ -4,6 +4,7 @@ import {
   becomesLead,
   type EmailOutcome,
   type KpiInput,
+  type LastTouch,
   type RevenueTouch,
   type SessionTouch,
 } from './inputs.ts';
@@ -137,7 +138,7 @@ function touchDimensions(touch: SessionTouch | null): DimensionValue[] {
 
 function revenueDimensions(input: {
   firstTouch: RevenueTouch | null;
-  lastTouch: RevenueTouch | null;
+  lastTouch: LastTouch | null;
   device: string | null;
 }): DimensionValue[] {
   const { firstTouch, lastTouch } = input;
@@ -145,6 +146,7 @@ function revenueDimensions(input: {
     ['all', 'all'],
     ['channel', lastTouch?.channel ?? UNKNOWN],
     ['campaign', lastTouch === null ? UNKNOWN : (lastTouch.campaign ?? NONE)],
+    ['landingPage', lastTouch?.landingPage === undefined ? UNKNOWN : (lastTouch.landingPage ?? NONE)],
     ['firstTouchChannel', firstTouch?.channel ?? UNKNOWN],
     ['firstTouchCampaign', firstTouch === null ? UNKNOWN : (firstTouch.campaign ?? NONE)],
     ['device', input.device ?? UNKNOWN],
@@ -210,7 +212,11 @@ export function countersFor(input: KpiInput, settings: WorkspaceSettings): Count
       const currency = input.currency ?? settings.currency ?? 'USD';
       const dimensions = revenueDimensions(input);
       add('revenue', dimensions, { by: input.amount, currency });
-      add('orders', [['all', 'all']]);
+      // Orders, like new customers, per the session the order happened in (last touch).
+      add(
+        'orders',
+        dimensions.filter(([dimension]) => !dimension.startsWith('firstTouch')),
+      );
       add('payingProfiles', [['all', 'all']], { currency, distinct: { key: input.profileId, scope: 'day' } });
       add(
         'newCustomers',

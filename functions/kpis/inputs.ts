@@ -30,6 +30,12 @@ export interface RevenueTouch {
   readonly campaign: string | null;
 }
 
+/** The session an order happened in (last touch): also its landing page, for the landing-page rows. */
+export interface LastTouch extends RevenueTouch {
+  /** Null when the session had no page; undefined when unknown (a won deal published before pages were carried). */
+  readonly landingPage?: string | null;
+}
+
 export const EMAIL_OUTCOMES = [
   'sent',
   'delivered',
@@ -73,7 +79,7 @@ export type KpiInput =
       readonly currency: string | null;
       readonly firstTouch: RevenueTouch | null;
       /** The session in which the order happened (last touch). */
-      readonly lastTouch: RevenueTouch | null;
+      readonly lastTouch: LastTouch | null;
       readonly device: DeviceType | null;
     }
   | {
@@ -196,7 +202,7 @@ function fromTracked(detail: z.infer<typeof trackedForKpis>): KpiInput[] {
         amount,
         currency: currency.success ? currency.data : null,
         firstTouch: detail.firstTouch ?? null,
-        lastTouch: { channel: session.channel, campaign: session.campaign },
+        lastTouch: { channel: session.channel, campaign: session.campaign, landingPage: session.landingPage },
         device: session.device,
       });
   }
@@ -225,9 +231,17 @@ function fromRevenue(detail: z.infer<typeof leadRevenueAttributed.detail>): KpiI
       at: detail.at,
       amount: detail.revenue,
       currency: detail.currency.toUpperCase(),
-      firstTouch: detail.firstTouch,
-      lastTouch: detail.lastTouch,
-      device: null,
+      firstTouch: detail.firstTouch && {
+        channel: detail.firstTouch.channel,
+        campaign: detail.firstTouch.campaign,
+      },
+      lastTouch: detail.lastTouch && {
+        channel: detail.lastTouch.channel,
+        campaign: detail.lastTouch.campaign,
+        ...(detail.lastTouch.landingPage === undefined ? {} : { landingPage: detail.lastTouch.landingPage }),
+      },
+      // The session the deal was won in, when scoring knew it (a deal from a CRM may fall in none).
+      device: detail.lastTouch?.device ?? null,
     },
   ];
 }

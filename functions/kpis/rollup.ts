@@ -18,7 +18,10 @@ export interface KpiSlice {
   sal: number;
   orders: number;
   newCustomers: number;
-  /** Overall: all revenue. Channel and campaign: revenue whose last touch (the order's session) is the slice. */
+  /**
+   * Overall: all revenue. Channel, campaign, landing page and device: revenue whose last touch (the order's session)
+   * is the slice.
+   */
   revenue: Money;
   /** Channel and campaign: revenue whose first touch is the slice. Overall: all revenue again. */
   firstTouchRevenue: Money;
@@ -163,7 +166,12 @@ export function rollupDay({ day, counters }: DayCounters): KpiDay {
         addMoney(slice('channel', value).firstTouchRevenue, currency, total);
       else if (dimension === 'firstTouchCampaign')
         addMoney(slice('campaign', value).firstTouchRevenue, currency, total);
-      else if (dimension === 'channel' || dimension === 'campaign' || dimension === 'device')
+      else if (
+        dimension === 'channel' ||
+        dimension === 'campaign' ||
+        dimension === 'landingPage' ||
+        dimension === 'device'
+      )
         addMoney(slice(dimension, value).revenue, currency, total);
       continue;
     }

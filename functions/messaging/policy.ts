@@ -1,5 +1,5 @@
 // The send-time policy: whether one message may go to one recipient now, and if not, the recorded reason why.
-import type { ConsentState } from '../tracking/profile.ts';
+import { type ConsentState, purposeState, refusedCategory } from '../tracking/consent.ts';
 import type { AddressState, SkipReason, Topic } from './model.ts';
 
 /** Which Segment consent categories govern email marketing, and whether marketing needs an explicit yes. */
@@ -82,21 +82,19 @@ const SUPPRESSION_DETAILS = {
   manual: 'an operator suppressed it',
 } as const;
 
-/** The first governing category the profile refused, or whether any governing category was granted. */
+/**
+ * The email-marketing purpose (functions/tracking/consent.ts) read through the policy's categories: the first
+ * category the profile refused, and whether the purpose was granted.
+ */
 function consentVerdict(
   consent: ConsentState | null,
   policy: ConsentPolicy,
 ): { readonly refused: string | null; readonly granted: boolean } {
-  const governing = new Set(policy.categories.map((category) => category.toLowerCase()));
-  let granted = false;
-  for (const [category, allowed] of Object.entries(consent?.categoryPreferences ?? {})) {
-    const name = category.toLowerCase();
-    if (!governing.has(name)) continue;
-    // A refusal in any governing category wins over a grant in another: the stricter reading of mixed signals.
-    if (!allowed) return { refused: name, granted };
-    granted = true;
-  }
-  return { refused: null, granted };
+  const preferences = consent?.categoryPreferences;
+  return {
+    refused: refusedCategory(preferences, policy.categories),
+    granted: purposeState(preferences, policy.categories) === 'granted',
+  };
 }
 
 function sendsWithin(sends: readonly string[], windowHours: number, now: Date): number {

@@ -28,11 +28,14 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     sequenceNumber: string;
     domainEvent: TrackingDomainEvent | { source: string; detailType: string; detail: unknown };
   }> = [];
+  /** The record whose clean-up after expiry failed: it and every later record are retried. */
+  let cleanUpFailedAt: string | undefined;
   for (const record of event.Records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const pk = record.dynamodb?.Keys?.pk?.S;
     const sk = record.dynamodb?.Keys?.sk?.S;
     if (!pk || !sk) continue;
+    let expired: Array<{ pk: string; sk: string }> = [];
     try {
       if (sk === 'MESSAGE' && pk.startsWith('MESSAGE#')) {
         const events = messagingEventsFor(
@@ -70,24 +73,33 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
         oldData: decodeData(record.dynamodb?.OldImage?.d?.B),
       };
       for (const domainEvent of domainEventsFor(change)) outgoing.push({ sequenceNumber, domainEvent });
-      for (const key of itemsToDeleteAfterExpiry({
-        ...change,
-        removedBy: record.userIdentity?.principalId,
-      })) {
-        // Idempotent: deleting an item that is already gone succeeds.
-        await dynamodb.send(
-          new DeleteItemCommand({
-            TableName: env.PROFILE_TABLE,
-            Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-          }),
-        );
-      }
+      expired = itemsToDeleteAfterExpiry({ ...change, removedBy: record.userIdentity?.principalId });
     } catch (error) {
       // A record we cannot read will never become readable: retrying it would block the shard. Skip it, loudly.
       logger.error('stream record is not a readable tracking or message item', {
         sequenceNumber,
         error: error instanceof Error ? error.message : String(error),
       });
+    }
+    try {
+      // Idempotent: deleting an item that is already gone succeeds.
+      for (const key of expired)
+        await dynamodb.send(
+          new DeleteItemCommand({
+            TableName: env.PROFILE_TABLE,
+            Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+          }),
+        );
+    } catch (error) {
+      // Unlike an unreadable record, a throttled or failed delete succeeds later: retry from this record, so an
+      // expired profile's traits are never left behind. Its events go out with the retry.
+      logger.warn('clean-up after a profile expired failed, retrying from this record', {
+        sequenceNumber,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      while (outgoing.at(-1)?.sequenceNumber === sequenceNumber) outgoing.pop();
+      cleanUpFailedAt = sequenceNumber;
+      break;
     }
   }
   const failed = await publishEvents(
@@ -106,6 +118,11 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     logger.warn('domain events not published, batch will be retried', { failed: failed.length });
     return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
   }
-  logger.info('published domain events', { records: event.Records.length, events: outgoing.length });
-  return { batchItemFailures: [] };
+  // `tracked` feeds the TrackedEvents metric filter (lib/constructs/monitoring.ts): keep the field name.
+  logger.info('published domain events', {
+    records: event.Records.length,
+    events: outgoing.length,
+    tracked: outgoing.filter(({ domainEvent }) => domainEvent.detailType === 'event.tracked').length,
+  });
+  return { batchItemFailures: cleanUpFailedAt === undefined ? [] : [{ itemIdentifier: cleanUpFailedAt }] };
 }

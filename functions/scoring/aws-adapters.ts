@@ -55,8 +55,10 @@ function companyOf(traits: JsonObject): string | null {
   return text(company);
 }
 
-const touch = (value: { channel: string; campaign: string | null } | null) =>
-  value === null ? null : { channel: value.channel, campaign: value.campaign };
+const touch = (value: { channel: string; campaign: string | null; landingPage: string | null } | null) =>
+  value === null
+    ? null
+    : { channel: value.channel, campaign: value.campaign, landingPage: value.landingPage };
 
 /** Who a profile is, from its tracked identity, touches and traits: what sales sees in `lead.qualified`. */
 export class TrackingProfileSummaries implements ProfileSummaries {

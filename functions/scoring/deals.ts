@@ -41,5 +41,7 @@ export function wonDealFrom(event: IncomingEvent): WonDealReading {
       deal: null,
       reason: `deal.won without a valid dealId and revenue: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
     };
-  return { deal: { ...parsed.data, at: event.time } };
+  // The tracked event's own (corrected) time: revenue counts on the day the deal was won, not when it was processed.
+  const eventTime = event.detail.eventTime;
+  return { deal: { ...parsed.data, at: typeof eventTime === 'string' ? eventTime : event.time } };
 }

@@ -54,7 +54,13 @@ export const leadScoreChanged = defineDomainEvent({
   }),
 });
 
-const touchSchema = z.object({ channel: z.string(), campaign: z.string().nullable() });
+/** A session's touch; `landingPage` and `device` are absent from events published before they were added. */
+const touchSchema = z.object({
+  channel: z.string(),
+  campaign: z.string().nullable(),
+  landingPage: z.string().nullable().optional(),
+  device: z.enum(['desktop', 'mobile', 'tablet']).nullable().optional(),
+});
 
 /** What sales needs to call someone back: who, where they came from, and why they qualified. */
 export const profileSummarySchema = z.object({
@@ -218,11 +224,17 @@ export function revenueAttributedEvent({
   profileId,
   deal,
   profile,
+  session,
 }: {
   profileId: string;
   deal: WonDeal;
   /** Where the touches come from. */
   profile: Pick<ProfileSummary, 'firstTouch' | 'lastTouch'>;
+  /**
+   * The session the `deal.won` event belongs to (last touch, KPIS.md), when known: it is exact, while the profile's
+   * last touch may already be a later visit by the time the deal is processed.
+   */
+  session?: StageSession;
 }): LeadRevenueAttributed {
   return {
     source: SOURCE,
@@ -235,7 +247,7 @@ export function revenueAttributedEvent({
       currency: deal.currency,
       at: deal.at,
       firstTouch: profile.firstTouch,
-      lastTouch: profile.lastTouch,
+      lastTouch: session ?? profile.lastTouch,
     },
   };
 }

@@ -14,6 +14,17 @@ import type { JsonValue } from '../tracking/model.ts';
 /** Same alphabet as the lead item's `score_<name>` attributes (journeys' dynamodb-store), so a name is always storable. */
 export const SCORE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const RULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** A tracked event that made an email address known (`hasEmail` on `event.tracked`). */
+export const EMAIL_KNOWN_MATCHER = {
+  pattern: { source: ['nurture.tracking'], 'detail-type': ['event.tracked'], detail: { hasEmail: [true] } },
+  where: [],
+};
+const DEFAULT_LEAD_EVENTS = [
+  { event: 'Form Submitted', where: [] },
+  { event: 'form.submitted', where: [] },
+  EMAIL_KNOWN_MATCHER,
+];
+
 /** Bounded so one event's matching work and the stored document stay small. */
 export const MAX_RULES = 200;
 const MAX_POINTS = 10_000;
@@ -175,14 +186,12 @@ export const scoringRulesSchema = z
       .array(thresholdSchema)
       .max(10)
       .default([{ stage: 'mql', score: 'combined', atLeast: 100 }]),
-    /** Tracked or domain events that make a subscriber a lead (a form submit). */
-    leadEvents: z
-      .array(eventMatcherSchema)
-      .max(20)
-      .default([
-        { event: 'Form Submitted', where: [] },
-        { event: 'form.submitted', where: [] },
-      ]),
+    /**
+     * Tracked or domain events that make a subscriber a lead. By default (KPIS.md) a profile becomes a lead when it
+     * is first known by an email address: any tracked event carrying one (an identify with `traits.email`, a
+     * `Signed Up` with `properties.email`), and a form submit.
+     */
+    leadEvents: z.array(eventMatcherSchema).max(20).default(DEFAULT_LEAD_EVENTS),
   })
   .strict()
   .superRefine((rules, ctx) => {

@@ -140,9 +140,13 @@ export class LeadService {
     // A tracked event carries its session: a stage it moves is credited to that session's channel (KPIs).
     const tracked = event['detail-type'] === 'event.tracked';
     const session = tracked ? stageSessionSchema.safeParse(event.detail.session) : undefined;
+    // A stage the event moves is stamped with the event's own (corrected) time, so it counts on that day.
+    const eventTime =
+      tracked && typeof event.detail.eventTime === 'string' ? event.detail.eventTime : event.time;
     return this.change({
       profileId,
       cause: event.dedupeKey,
+      occurredAt: new Date(eventTime),
       ...(session?.success ? { session: session.data } : {}),
       apply: ({ record, rules, now }) => {
         let ledger = applyEvent({ state: record.ledger, event, rules, now }).state;
@@ -278,6 +282,8 @@ export class LeadService {
     rulesChanged?: { readonly previousThresholds: readonly Threshold[] };
     /** The session of the tracked event behind the change, put on its stage changes. */
     session?: StageSession;
+    /** When the event behind the change happened; stage moves are stamped with it (see `transition`). */
+    occurredAt?: Date;
   }): Promise<LeadOutcome> {
     const { profileId } = input;
     const rules = input.rules ?? (await this.latestRules());
@@ -293,7 +299,12 @@ export class LeadService {
       let lifecycle = change.lifecycle;
       const stageEvents: ScoringEvent[] = [];
       const step = (stageInput: StageInput) => {
-        const result = transition({ state: lifecycle, input: stageInput, now });
+        const result = transition({
+          state: lifecycle,
+          input: stageInput,
+          now,
+          ...(input.occurredAt === undefined ? {} : { occurredAt: input.occurredAt }),
+        });
         lifecycle = result.state;
         const { session } = input;
         stageEvents.push(
@@ -378,7 +389,14 @@ export class LeadService {
       let attributedDeals = record.attributedDeals;
       if (attributing !== null) {
         const profile = await this.deps.profiles.summary(profileId);
-        events.push(revenueAttributedEvent({ profileId, deal: attributing, profile }));
+        events.push(
+          revenueAttributedEvent({
+            profileId,
+            deal: attributing,
+            profile,
+            ...(input.session === undefined ? {} : { session: input.session }),
+          }),
+        );
         attributedDeals = [...attributedDeals, attributing.dealId].slice(-MAX_ATTRIBUTED_DEALS);
       }
 

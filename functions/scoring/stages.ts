@@ -1,7 +1,7 @@
 // Lifecycle stages: moves by score thresholds, sales and deal events or by hand, each recorded and announced once.
 import * as z from 'zod';
 import { LEAD_STAGES, type LeadStage } from '../journeys/definition.ts';
-import { matchesEvent } from '../journeys/matching.ts';
+import { isTrackedEvent, matchesEvent } from '../journeys/matching.ts';
 import type { IncomingEvent } from '../journeys/model.ts';
 import { isDealWon } from './deals.ts';
 import type { LeadStageChanged } from './domain-events.ts';
@@ -43,6 +43,8 @@ export function newLifecycle(profileId: string): LeadLifecycle {
 /** Signals from sales and deals (admin API, CRM webhooks) and form submits, as the lifecycle understands them. */
 export type LifecycleSignal =
   | { readonly name: 'form.submitted' }
+  /** Another of the rules' lead events, e.g. an identify that made an email address known. */
+  | { readonly name: 'lead.event'; readonly reason: string }
   | { readonly name: 'sales.qualified' }
   | { readonly name: 'sales.accepted' }
   | {
@@ -135,6 +137,8 @@ function signalTarget(
   switch (signal.name) {
     case 'form.submitted':
       return stage === null || stage === 'subscriber' ? { to: 'lead', reason: 'submitted a form' } : null;
+    case 'lead.event':
+      return stage === null || stage === 'subscriber' ? { to: 'lead', reason: signal.reason } : null;
     case 'sales.qualified':
       return forwardTo('sql', 'sales qualified');
     case 'sales.accepted':
@@ -183,10 +187,17 @@ export function transition({
   state,
   input,
   now,
+  occurredAt,
 }: {
   state: LeadLifecycle;
   input: StageInput;
   now: Date;
+  /**
+   * When the cause happened (the tracked event's time), if not now: the move is stamped with it, so KPIs count an
+   * imported or late form on the day it was submitted. Never later than now, never before the previous move (the
+   * history stays in order).
+   */
+  occurredAt?: Date;
 }): TransitionResult {
   const key = input.key ?? null;
   if (key !== null && state.history.some((entry) => entry.key === key))
@@ -197,7 +208,7 @@ export function transition({
     seq: (state.history.at(-1)?.seq ?? 0) + 1,
     from: state.stage,
     to: move.to,
-    at: now.toISOString(),
+    at: stampOf({ now, occurredAt, previous: state.history.at(-1)?.at }),
     reason: move.reason,
     by: move.by,
     trigger: move.trigger,
@@ -224,6 +235,21 @@ export function transition({
   };
 }
 
+function stampOf({
+  now,
+  occurredAt,
+  previous,
+}: {
+  now: Date;
+  occurredAt: Date | undefined;
+  previous: string | undefined;
+}): string {
+  if (occurredAt === undefined || Number.isNaN(occurredAt.getTime()) || occurredAt >= now)
+    return now.toISOString();
+  const at = occurredAt.toISOString();
+  return previous !== undefined && at < previous ? previous : at;
+}
+
 /** Milliseconds spent in each stage over the whole history, the current stage counted up to `now`. */
 export function timeInStage(
   history: readonly StageTransition[],
@@ -240,9 +266,17 @@ export function timeInStage(
 
 /**
  * `deal.won` for a tracked `deal.won` event (its revenue valid or not: the deal was won), else `form.submitted` when
- * the event is one of the rules' lead events.
+ * a lead event names the tracked event (a form), else `lead.event` when a lead event's pattern matches (by default:
+ * the event made an email address known).
  */
 export function leadSignalFor(event: IncomingEvent, rules: ScoringRules): LifecycleSignal | null {
   if (isDealWon(event)) return { name: 'deal.won' };
-  return rules.leadEvents.some((matcher) => matchesEvent(matcher, event)) ? { name: 'form.submitted' } : null;
+  const matched = rules.leadEvents.filter((matcher) => matchesEvent(matcher, event));
+  if (matched.length === 0) return null;
+  if (matched.some((matcher) => matcher.event !== undefined)) return { name: 'form.submitted' };
+  const knownByEmail = isTrackedEvent(event) && event.detail.hasEmail === true;
+  return {
+    name: 'lead.event',
+    reason: knownByEmail ? 'known by an email address' : `lead event ${event['detail-type']}`,
+  };
 }

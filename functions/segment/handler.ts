@@ -23,6 +23,7 @@ import { SegmentService } from '../segments/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { batchFailures, type KeyedWork, runByKey } from '../shared/sqs-batch.ts';
+import { consentPurposesVariable } from '../tracking/consent.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 
 const csv = z
@@ -39,6 +40,8 @@ const env = readEnvironment({
   /** The send policy's consent settings, so `{ consent: "email" }` means what the sender will allow. */
   CONSENT_CATEGORIES: csv.optional(),
   REQUIRE_OPT_IN: z.enum(['true', 'false']).default('false'),
+  /** Categories per consent purpose, for `{ purpose }` rule leaves. */
+  CONSENT_PURPOSES: consentPurposesVariable.optional(),
 });
 
 const dynamodb = new DynamoDBClient({});
@@ -64,6 +67,7 @@ const service = new SegmentService({
       categories: env.CONSENT_CATEGORIES ?? DEFAULT_CONSENT_POLICY.categories,
       requireOptIn: env.REQUIRE_OPT_IN === 'true',
     },
+    ...(env.CONSENT_PURPOSES === undefined ? {} : { purposes: env.CONSENT_PURPOSES }),
   }),
   store,
   timers: new DynamoDbRecheckIndex(dynamodb, env.PROFILE_TABLE),

@@ -16,6 +16,7 @@ import { addressHash } from '../messaging/address.ts';
 import type { ConsentPolicy } from '../messaging/policy.ts';
 import type { AddressStore } from '../messaging/store.ts';
 import { publishEvents } from '../shared/publish.ts';
+import type { PurposeCategories } from '../tracking/consent.ts';
 import type { Identity } from '../tracking/profile.ts';
 import { normalizeEmail } from '../tracking/profile.ts';
 import type { TrackingStore } from '../tracking/store.ts';
@@ -78,6 +79,8 @@ export class TrackingSegmentProfiles implements SegmentProfiles {
       readonly lead: Pick<ProfileFactsLoader, 'readLeadState'>;
       readonly addresses: Pick<AddressStore, 'getAddress'>;
       readonly consentPolicy: ConsentPolicy;
+      /** @default DEFAULT_PURPOSE_CATEGORIES with email marketing as `consentPolicy` */
+      readonly purposes?: PurposeCategories;
     },
   ) {}
 
@@ -105,7 +108,13 @@ export class TrackingSegmentProfiles implements SegmentProfiles {
         segments: [],
         events,
       },
-      consent: { profile: core.consent, email, address, policy: this.deps.consentPolicy },
+      consent: {
+        profile: core.consent,
+        email,
+        address,
+        policy: this.deps.consentPolicy,
+        ...(this.deps.purposes === undefined ? {} : { purposes: this.deps.purposes }),
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 // Segment definitions: the rule document a marketer writes, its schema, and the reference checks a schema cannot make.
 import * as z from 'zod';
 import { type Condition, conditionSchema, type DefinitionProblem } from '../journeys/definition.ts';
+import { PURPOSE_STATES, PURPOSES, type Purpose, type PurposeState } from '../tracking/consent.ts';
 
 export const SEGMENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -16,12 +17,22 @@ export interface ConsentCondition {
   readonly granted: boolean;
 }
 
+/**
+ * Consent per purpose as a rule leaf (functions/tracking/consent.ts): `{ purpose: 'personalization', state: 'granted' }`.
+ * `unknown` (never answered) is a state of its own, so "ask for consent" segments can target it.
+ */
+export interface PurposeCondition {
+  readonly purpose: Purpose;
+  readonly state: PurposeState;
+}
+
 /** A journey condition (traits, stage, scores, event counts, other segments) widened with consent. */
 export type SegmentRule =
   | { readonly all: readonly SegmentRule[] }
   | { readonly any: readonly SegmentRule[] }
   | { readonly not: SegmentRule }
   | ConsentCondition
+  | PurposeCondition
   | Condition;
 
 export const consentConditionSchema = z
@@ -35,12 +46,17 @@ export const consentConditionSchema = z
   })
   .strict();
 
+export const purposeConditionSchema = z
+  .object({ purpose: z.enum(PURPOSES), state: z.enum(PURPOSE_STATES) })
+  .strict();
+
 export const segmentRuleSchema: z.ZodType<SegmentRule> = z.lazy(() =>
   z.union([
     z.object({ all: z.array(segmentRuleSchema).min(1).max(50) }).strict(),
     z.object({ any: z.array(segmentRuleSchema).min(1).max(50) }).strict(),
     z.object({ not: segmentRuleSchema }).strict(),
     consentConditionSchema,
+    purposeConditionSchema,
     conditionSchema,
   ]),
 );

@@ -6,10 +6,16 @@ import type { ProfileFacts } from '../journeys/model.ts';
 import { addDuration, parseDate, parseDuration, subtractDuration } from '../journeys/time.ts';
 import type { AddressState } from '../messaging/model.ts';
 import { type ConsentPolicy, DEFAULT_CONSENT_POLICY, decideSend } from '../messaging/policy.ts';
-import type { ConsentState } from '../tracking/profile.ts';
+import {
+  type ConsentState,
+  DEFAULT_PURPOSE_CATEGORIES,
+  type PurposeCategories,
+  purposeState,
+} from '../tracking/consent.ts';
 import {
   type ConsentCondition,
   EMAIL_CONSENT,
+  type PurposeCondition,
   type SegmentDefinition,
   type SegmentRule,
 } from './definition.ts';
@@ -24,6 +30,8 @@ export interface MembershipConsent {
   readonly address: AddressState | null;
   /** @default DEFAULT_CONSENT_POLICY */
   readonly policy?: ConsentPolicy;
+  /** Categories per purpose for `{ purpose }` leaves. @default DEFAULT_PURPOSE_CATEGORIES, email marketing as `policy` */
+  readonly purposes?: PurposeCategories;
 }
 
 export interface MembershipDecision {
@@ -123,6 +131,7 @@ function judge(rule: SegmentRule, context: Context): Judgement {
     return { result: !inner.result, reason: `not (${inner.reason})`, changeAt: inner.changeAt };
   }
   if ('consent' in rule) return judgeConsent(rule, context);
+  if ('purpose' in rule) return judgePurpose(rule, context);
   const { result, reason } = evaluate(rule, context.facts, context.now);
   return { result, reason, changeAt: leafChangeAt({ leaf: rule, result, context }) };
 }
@@ -154,6 +163,15 @@ function judgeConsent(rule: ConsentCondition, { consent, now }: Context): Judgem
   const granted = answers.length > 0 && answers.every(Boolean);
   const state = answers.length === 0 ? 'not recorded' : granted ? 'granted' : 'refused';
   return { result: granted === rule.granted, reason: `consent ${rule.consent} ${state}`, changeAt: null };
+}
+
+function judgePurpose(rule: PurposeCondition, { consent }: Context): Judgement {
+  const purposes = consent.purposes ?? {
+    ...DEFAULT_PURPOSE_CATEGORIES,
+    emailMarketing: (consent.policy ?? DEFAULT_CONSENT_POLICY).categories,
+  };
+  const state = purposeState(consent.profile?.categoryPreferences, purposes[rule.purpose]);
+  return { result: state === rule.state, reason: `${rule.purpose} consent ${state}`, changeAt: null };
 }
 
 type Leaf = Exclude<Condition, { all: unknown } | { any: unknown } | { not: unknown }>;

@@ -12,12 +12,21 @@ import { privacyOperations, privacySchemas } from '../privacy/contract.ts';
 import { TIMELINE_KINDS } from '../profiles/timeline.ts';
 import { scoringOperations, scoringSchemas } from '../scoring/contract.ts';
 import { segmentOperations, segmentSchemas } from '../segments/contract.ts';
+import { consentStateSchema } from '../tracking/consent.ts';
+import { consentOperations, consentSchemas } from '../tracking/consent-contract.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from '../tracking/model.ts';
 import type { Operation } from './contract-types.ts';
 
 export type { Operation } from './contract-types.ts';
 
 import { CHANNELS, touchSchema } from '../tracking/schemas.ts';
+import { rateLimitSchema } from '../tracking/source-rate-limit.ts';
+
+const rateLimit = rateLimitSchema.meta({
+  description:
+    'Events per second this source may send, and how many at once (per collect instance; README "Security"). ' +
+    'Over it, the JSON endpoints answer 429 with Retry-After and pixels drop the event (counted per source).',
+});
 
 const touch = touchSchema
   .extend({ at: z.string() })
@@ -31,6 +40,7 @@ const source = z.object({
   createdAt: z.string(),
   keyPrefix: z.string(),
   rotatedAt: z.string().nullable(),
+  rateLimit: rateLimit.nullable().meta({ description: "null: the deployment's default (sourceRateLimit)." }),
 });
 
 const trackingSchemas = {
@@ -76,6 +86,14 @@ const trackingSchemas = {
       .max(200)
       .optional()
       .meta({ description: 'Bring an existing key (e.g. from Segment).' }),
+    rateLimit: rateLimit.nullable().optional(),
+  }),
+  UpdateSource: z.object({
+    name: z.string().min(1).max(200).optional(),
+    rateLimit: rateLimit
+      .nullable()
+      .optional()
+      .meta({ description: "null: back to the deployment's default." }),
   }),
   RotateSource: z.object({ graceHours: z.number().int().min(0).max(720).optional() }),
   Profile: z.object({
@@ -94,13 +112,7 @@ const trackingSchemas = {
       sessions: z.number().int(),
       sessionsByChannel: z.record(z.string(), z.number().int()),
     }),
-    consent: z
-      .object({
-        categoryPreferences: z.record(z.string(), z.boolean()),
-        updatedAt: z.string(),
-        source: z.string(),
-      })
-      .nullable(),
+    consent: consentStateSchema.nullable(),
     mergedFrom: z.array(z.string()),
   }),
   ProfileEvents: z.object({
@@ -151,6 +163,7 @@ export const schemas: Readonly<Record<string, z.ZodType>> = {
   ...importSchemas,
   ...kpiSchemas,
   ...privacySchemas,
+  ...consentSchemas,
 };
 
 const id = { name: 'id', in: 'path', required: true, description: 'Resource id' } as const;
@@ -159,6 +172,8 @@ const trackResponses = {
   '400': 'TrackResponse',
   '401': 'TrackResponse',
   '413': 'TrackResponse',
+  // Over the source's rate limit (Retry-After says when to retry).
+  '429': 'TrackResponse',
   '503': 'Error',
 } as const;
 
@@ -248,6 +263,15 @@ const trackingOperations: readonly Operation[] = [
     responses: { '200': 'Source', '404': 'Error' },
   },
   {
+    method: 'patch',
+    path: '/admin/sources/{id}',
+    summary: 'Rename a source or change its rate limit',
+    auth: 'admin',
+    parameters: [id],
+    body: 'UpdateSource',
+    responses: { '200': 'Source', '400': 'Error', '404': 'Error', '409': 'Error' },
+  },
+  {
     method: 'post',
     path: '/admin/sources/{id}/rotate',
     summary: 'Issue a new write key; the previous one works for graceHours (default 24)',
@@ -330,6 +354,7 @@ export const operations: readonly Operation[] = [
   ...dashboardOperations,
   ...kpiOperations,
   ...privacyOperations,
+  ...consentOperations,
 ];
 
 /**

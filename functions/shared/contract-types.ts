@@ -1,7 +1,7 @@
 // The shape of one documented HTTP operation; each capability lists its own in a contract module.
 
 export interface Operation {
-  readonly method: 'get' | 'post' | 'put' | 'delete';
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   readonly path: string;
   readonly summary: string;
   readonly auth: 'admin' | 'writeKey' | 'none';

@@ -16,6 +16,7 @@ import {
   type NormalizedEvent,
 } from './model.ts';
 import { renderSnippet } from './snippet/snippet-source.ts';
+import type { Admission } from './source-rate-limit.ts';
 
 export interface CollectRequest {
   readonly method: string;
@@ -42,8 +43,10 @@ export interface CollectPorts {
   /** The source a write key authenticates, or undefined. */
   sourceForWriteKey(writeKey: string): Promise<string | undefined>;
   ingest(events: readonly EnrichedEvent[], request: IngestRequest): Promise<IngestResult>;
-  /** Counts requests or events that were refused (unknown key, invalid pixel), for operators. */
-  countRejected(counts: { sourceId: string; rejected: number }): Promise<void>;
+  /** Counts requests or events that were refused (unknown key, invalid pixel, over the rate limit), for operators. */
+  countRejected(counts: { sourceId: string; rejected: number; rateLimited?: number }): Promise<void>;
+  /** Takes `events` from the source's rate limit; absent: no source is limited. */
+  admit?(request: { sourceId: string; events: number }): Promise<Admission>;
 }
 
 export interface CollectOptions {
@@ -55,6 +58,9 @@ export interface CollectOptions {
 export class BackPressureError extends Error {
   override name = 'BackPressureError';
 }
+
+/** A host as it may stand in a URL: a name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -114,6 +120,15 @@ export function endpointOf(method: string, path: string): Endpoint {
   if (method === 'POST' && path === '/v1/m') return 'metrics';
   if (method === 'POST' && path.startsWith('/v1/') && SEGMENT_ENDPOINTS.has(path.slice(4))) return 'segment';
   return 'unknown';
+}
+
+/** A source of the request is over its rate limit: nothing of the request was stored. */
+interface RateLimited {
+  readonly rateLimited: {
+    readonly sourceId: string;
+    readonly events: number;
+    readonly retryAfterSeconds: number;
+  };
 }
 
 interface Outcome {
@@ -207,14 +222,20 @@ export class Collector {
   }
 
   private snippet(request: CollectRequest): CollectResponse {
+    // Proxy headers come from the client unless a proxy overwrites them: only a well-formed host and scheme is used.
     const host =
-      headerValue(request.headers, 'x-forwarded-host') ?? headerValue(request.headers, 'host') ?? '';
-    const proto = headerValue(request.headers, 'x-forwarded-proto') ?? 'https';
+      [headerValue(request.headers, 'x-forwarded-host'), headerValue(request.headers, 'host')]
+        .map((value) => value?.split(',')[0]?.trim())
+        .find((value) => value !== undefined && HOST.test(value)) ?? '';
+    const forwardedProto = headerValue(request.headers, 'x-forwarded-proto')?.split(',')[0]?.trim();
+    const proto = forwardedProto?.toLowerCase() === 'http' ? 'http' : 'https';
     return {
       status: 200,
       headers: {
         'content-type': 'application/javascript; charset=utf-8',
         'cache-control': 'public, max-age=300',
+        // The body depends on these headers: a shared cache must not hand one caller's host to everyone.
+        vary: 'host, x-forwarded-host, x-forwarded-proto',
       },
       body: renderSnippet({ apiHost: `${proto}://${host}` }),
     };
@@ -249,6 +270,14 @@ export class Collector {
         { 'www-authenticate': 'Basic realm="nurture"' },
       );
     }
+    if ('rateLimited' in outcome) {
+      const retryAfter = outcome.rateLimited.retryAfterSeconds;
+      return json(
+        429,
+        { success: false, error: `This source is over its rate limit; retry after ${retryAfter} s` },
+        { 'retry-after': String(retryAfter) },
+      );
+    }
     const status = outcome.accepted + outcome.duplicates === 0 && outcome.rejected > 0 ? 400 : 200;
     return json(status, { success: status === 200, ...outcome });
   }
@@ -267,6 +296,7 @@ export class Collector {
     const parsed: ParsedRequest = { events: [{ ok: true, index: 0, event: result.event }] };
     const outcome = await this.ingestVerdicts(parsed, result.writeKey, request, undefined);
     if (outcome === 'unauthorized') await this.ports.countRejected({ sourceId: 'unknown', rejected: 1 });
+    else if ('rateLimited' in outcome) await this.countRateLimited(outcome);
     return gif();
   }
 
@@ -277,9 +307,22 @@ export class Collector {
       return gif();
     }
     const outcome = await this.ingestVerdicts(parsed, undefined, request, undefined);
+    if (outcome !== 'unauthorized' && 'rateLimited' in outcome) {
+      await this.countRateLimited(outcome);
+      return gif();
+    }
     const rejected = outcome === 'unauthorized' ? 1 : outcome.rejected;
     if (rejected > 0) await this.ports.countRejected({ sourceId: 'unknown', rejected });
     return gif();
+  }
+
+  /** A pixel cannot retry: what the rate limit dropped is counted on the source, so operators see the loss. */
+  private async countRateLimited({ rateLimited }: RateLimited): Promise<void> {
+    await this.ports.countRejected({
+      sourceId: rateLimited.sourceId,
+      rejected: 0,
+      rateLimited: rateLimited.events,
+    });
   }
 
   /** Authenticates, enriches and ingests the valid events of a request, per source. */
@@ -288,7 +331,7 @@ export class Collector {
     requestKey: string | undefined,
     request: CollectRequest,
     batchSentAt: string | undefined,
-  ): Promise<Outcome | 'unauthorized'> {
+  ): Promise<Outcome | RateLimited | 'unauthorized'> {
     const errors: Array<{ index: number; error: string }> = [];
     const warnings: Array<{ index: number; warning: string }> = [];
     const bySource = new Map<string, EnrichedEvent[]>();
@@ -324,6 +367,16 @@ export class Collector {
       bySource.set(sourceId, list);
     }
     if (!authenticated && parsed.events.some((v) => v.ok)) return 'unauthorized';
+
+    // All or nothing: a refused request is retried whole (429), so no part of it is stored now.
+    for (const [sourceId, events] of bySource) {
+      const admission = (await this.ports.admit?.({ sourceId, events: events.length })) ?? { admitted: true };
+      if (!admission.admitted) {
+        return {
+          rateLimited: { sourceId, events: events.length, retryAfterSeconds: admission.retryAfterSeconds },
+        };
+      }
+    }
 
     let accepted = 0;
     let duplicates = 0;

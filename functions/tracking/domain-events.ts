@@ -2,7 +2,9 @@
 import { gunzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { defineDomainEvent } from '../shared/events.ts';
+import { consentChanged } from './consent.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from './model.ts';
+import { emailOf } from './profile.ts';
 import { CHANNELS, enrichedEventSchema, eventSessionSchema, profileCoreSchema } from './schemas.ts';
 
 export const eventTracked = defineDomainEvent({
@@ -25,6 +27,12 @@ export const eventTracked = defineDomainEvent({
     landingPage: z.string().nullable(),
     device: z.enum(DEVICE_TYPES),
     properties: z.record(z.string(), z.json()),
+    /**
+     * Whether the event carried a valid email address (`traits.email` of an identify, `context.traits.email`, or
+     * `properties.email` of a track call such as `Signed Up`): what makes a profile a lead by default (KPIS.md).
+     * The address itself is not repeated here.
+     */
+    hasEmail: z.boolean().default(false),
     /** Whether this event started a session of its profile (false for events stored before this was recorded). */
     sessionStart: z.boolean().default(false),
     /** The session the event belongs to (channel, campaign, landing page, device of its first event); null if unknown. */
@@ -65,12 +73,29 @@ export const profileMerged = defineDomainEvent({
   detail: z.object({ dedupeKey: z.string(), fromProfileId: z.string(), intoProfileId: z.string() }),
 });
 
+/**
+ * A profile's consent choice changed, from tracking or the admin API alike: segments re-evaluate on it, so a
+ * withdrawal takes effect within seconds. Not among TRACKING_EVENTS, which journeys and KPIs subscribe to whole.
+ */
+export const profileConsentChanged = defineDomainEvent({
+  detailType: 'profile.consent_changed',
+  source: 'nurture.tracking',
+  detail: z.object({
+    dedupeKey: z.string(),
+    profileId: z.string(),
+    categoryPreferences: z.record(z.string(), z.boolean()),
+    updatedAt: z.string(),
+    source: z.string(),
+  }),
+});
+
 export const TRACKING_EVENTS = [eventTracked, profileIdentified, profileMerged] as const;
 
 export type TrackingDomainEvent =
   | { detailType: 'event.tracked'; detail: z.infer<typeof eventTracked.detail> }
   | { detailType: 'profile.identified'; detail: z.infer<typeof profileIdentified.detail> }
-  | { detailType: 'profile.merged'; detail: z.infer<typeof profileMerged.detail> };
+  | { detailType: 'profile.merged'; detail: z.infer<typeof profileMerged.detail> }
+  | { detailType: 'profile.consent_changed'; detail: z.infer<typeof profileConsentChanged.detail> };
 
 /** One change of one item, as a DynamoDB stream delivers it (binary attributes may arrive base64-encoded). */
 export interface ItemChange {
@@ -132,6 +157,7 @@ export function domainEventsFor(change: ItemChange): TrackingDomainEvent[] {
           landingPage: event.enrichment.touch.landingPage,
           device: event.enrichment.device,
           properties: event.properties,
+          hasEmail: emailOf(event) !== undefined,
           sessionStart: session?.start ?? false,
           session:
             session === undefined
@@ -178,6 +204,19 @@ export function domainEventsFor(change: ItemChange): TrackingDomainEvent[] {
           emails: after.emails,
           newUserId,
           newEmails,
+        },
+      });
+    }
+    const consent = after.consent;
+    if (consent !== null && consentChanged(before?.consent ?? null, consent)) {
+      out.push({
+        detailType: 'profile.consent_changed',
+        detail: {
+          dedupeKey: `consent:${after.id}:${consent.updatedAt}:${JSON.stringify(consent.categoryPreferences)}`,
+          profileId: after.id,
+          categoryPreferences: consent.categoryPreferences,
+          updatedAt: consent.updatedAt,
+          source: consent.source,
         },
       });
     }

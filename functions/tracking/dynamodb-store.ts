@@ -40,6 +40,8 @@ export interface DynamoDbTrackingStoreOptions {
   readonly tableName: string;
   /** Raw events are kept this long (default 13 months), then removed by TTL. */
   readonly eventRetentionDays: number;
+  /** Never-identified profiles are removed by TTL this long after they were last seen. @default 30 */
+  readonly anonymousProfileRetentionDays?: number;
   readonly now?: () => Date;
 }
 
@@ -222,7 +224,7 @@ export class DynamoDbTrackingStore implements TrackingStore {
     options: { expectedVersion: number; claims: readonly string[] },
   ): Promise<void> {
     const { version, ...data } = profile;
-    const ttl = expiresAt(profile);
+    const ttl = expiresAt(profile, this.options.anonymousProfileRetentionDays);
     const claims = [...new Set(options.claims)].slice(-MAX_CLAIMS);
     await this.putVersioned(
       {
@@ -299,6 +301,8 @@ export class DynamoDbTrackingStore implements TrackingStore {
     bots: number;
     consentWithheld: number;
     rejected?: number;
+    /** Events dropped by the source's rate limit (pixels, which cannot be answered 429). */
+    rateLimited?: number;
   }): Promise<void> {
     // Sharded: bot floods and bad clients must not turn one item into a hot key.
     const shard = Math.floor(Math.random() * UNPROFILED_SHARDS);
@@ -306,11 +310,13 @@ export class DynamoDbTrackingStore implements TrackingStore {
       new UpdateItemCommand({
         TableName: this.table,
         Key: { pk: { S: `STATS#${counts.sourceId}#${counts.day}` }, sk: { S: `UNPROFILED#${shard}` } },
-        UpdateExpression: 'ADD bots :bots, consentWithheld :consent, rejected :rejected',
+        UpdateExpression:
+          'ADD bots :bots, consentWithheld :consent, rejected :rejected, rateLimited :rateLimited',
         ExpressionAttributeValues: {
           ':bots': { N: String(counts.bots) },
           ':consent': { N: String(counts.consentWithheld) },
           ':rejected': { N: String(counts.rejected ?? 0) },
+          ':rateLimited': { N: String(counts.rateLimited ?? 0) },
         },
       }),
     );

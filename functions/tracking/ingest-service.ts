@@ -6,14 +6,15 @@ import {
   type EnrichmentTrigger,
   runEnrichers,
 } from '../enrichment/enricher.ts';
+import { DEFAULT_PURPOSE_CATEGORIES, type PurposeState, purposeState, recordConsent } from './consent.ts';
 import type { EnrichedEvent } from './model.ts';
 import {
-  analyticsAllowed,
   applyEvents,
   applyEventsWithSessions,
   applyIdentifyEnrichment,
   applyTraits,
   consentOf,
+  consentSignalOf,
   defaultProfileId,
   type EventSession,
   type Identity,
@@ -76,6 +77,18 @@ export interface IngestOptions {
   readonly onEnrichmentFailures?: (failures: readonly EnrichmentFailure[]) => void;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * Whether tracking needs a granted tracking purpose (`opt-in`: nothing about a visitor is stored before consent)
+   * or only the absence of a refusal (`opt-out`: server-side clients that manage consent themselves).
+   * @default none: only an event's own refusal withholds it (for internal activity, which consent to send covers)
+   */
+  readonly consent?: TrackingConsent;
+}
+
+export interface TrackingConsent {
+  readonly mode: 'opt-in' | 'opt-out';
+  /** Consent categories that govern the tracking purpose. */
+  readonly trackingCategories: readonly string[];
 }
 
 /** What enrichment may know about one identify beyond the stored event: held in memory for the request only. */
@@ -245,8 +258,9 @@ export class IngestService {
     const merges: Array<{ from: string; into: string }> = [];
     const bots = events.filter((e) => e.enrichment.isBot);
     const humans = events.filter((e) => !e.enrichment.isBot);
-    const withheld = humans.filter((e) => !analyticsAllowed(e));
-    const profiled = humans.filter((e) => analyticsAllowed(e));
+    const allowed = await this.trackingAllowed(humans);
+    const withheld = humans.filter((_, index) => !allowed[index]);
+    const profiled = humans.filter((_, index) => allowed[index]);
 
     // Identity links first (alias, identify with both ids), in event-time order, so events land on merged profiles.
     for (const event of [...profiled].sort((a, b) =>
@@ -331,6 +345,58 @@ export class IngestService {
     }
     const accepted = [...byProfile.values()].reduce((n, list) => n + list.length, 0);
     return { accepted, duplicates, bots: bots.length, consentWithheld: withheld.length, merges };
+  }
+
+  /**
+   * Whether each event may be stored, decided before anything is written (identity links included). The event's own
+   * consent object is the freshest answer; without one, the stored consent of the profiles it names decides (so a
+   * withdrawal recorded through the admin API stops server-side tracking too); with neither, the mode does.
+   */
+  private async trackingAllowed(events: readonly EnrichedEvent[]): Promise<boolean[]> {
+    const policy = this.options.consent;
+    // Without a tracking-consent policy (internal activity: journeys, email engagement, banner views) only the
+    // event's own refusal counts, and nothing is read for it.
+    if (policy === undefined)
+      return events.map((e) => purposeState(consentOf(e), DEFAULT_PURPOSE_CATEGORIES.tracking) !== 'denied');
+    const { mode, trackingCategories } = policy;
+    const stored = new Map<string, Promise<PurposeState>>();
+    const storedState = (identity: Identity): Promise<PurposeState> => {
+      const key = `${identity.kind}:${identity.value}`;
+      let state = stored.get(key);
+      if (state === undefined) {
+        state = this.storedConsent(identity).then((consent) =>
+          purposeState(consent?.categoryPreferences, trackingCategories),
+        );
+        stored.set(key, state);
+      }
+      return state;
+    };
+    return inParallel(events, async (event) => {
+      const own = purposeState(consentOf(event), trackingCategories);
+      if (own !== 'unknown') return own === 'granted';
+      const identities: Identity[] = [
+        ...(event.userId ? [{ kind: 'userId', value: event.userId } satisfies Identity] : []),
+        ...(event.anonymousId ? [{ kind: 'anonymousId', value: event.anonymousId } satisfies Identity] : []),
+      ];
+      const states = await Promise.all(identities.map(storedState));
+      if (states.includes('denied')) return false;
+      if (states.includes('granted')) return true;
+      return mode === 'opt-out';
+    });
+  }
+
+  /**
+   * The consent stored for an identity's live profile, following merges without finishing any (this runs before
+   * consent is known, so it must not write); null when nothing was ever stored for it. Two reads.
+   */
+  private async storedConsent(identity: Identity): Promise<ProfileCore['consent']> {
+    let id = (await this.store.getIdentityPointer(identity)) ?? defaultProfileId(identity);
+    for (let hops = 0; hops < MAX_ATTEMPTS; hops += 1) {
+      const { value } = await this.store.getProfile(id);
+      if (value.mergedInto === null) return value.consent;
+      id = value.mergedInto;
+    }
+    return null;
   }
 
   /**
@@ -465,22 +531,21 @@ export class IngestService {
     return applyIdentifyEnrichment(traits, { outcome, identify });
   }
 
-  /** An event whose consent object withholds analytics is not stored; only the consent decision is kept. */
+  /**
+   * An event that may not be tracked is not stored; only a consent decision it carries is kept (with its evidence),
+   * so a refusal is remembered and proven without keeping anything else about the visitor.
+   */
   private async recordConsentOnly(event: EnrichedEvent): Promise<void> {
     const identity = primaryIdentity(event);
-    const preferences = consentOf(event);
-    if (!identity || !preferences) return;
+    const signal = consentSignalOf(event);
+    if (!identity || !signal) return;
     const id = await this.resolveForWrite(identity);
     await untilWritten(async () => {
       const current = await this.store.getProfile(id);
-      const at = event.enrichment.eventTime;
-      if (current.value.consent && current.value.consent.updatedAt > at) return;
+      const consent = recordConsent(current.value.consent, signal);
+      if (consent === current.value.consent) return;
       await this.store.putProfile(
-        {
-          ...current.value,
-          consent: { categoryPreferences: preferences, updatedAt: at, source: event.sourceId },
-          version: current.value.version + 1,
-        },
+        { ...current.value, consent, version: current.value.version + 1 },
         { expectedVersion: current.value.version, claims: current.claims },
       );
     });

@@ -1,15 +1,28 @@
 // Profiles as pure data: applying tracked events, merging two profiles, and the identity rules behind them.
 import { createHash } from 'node:crypto';
 import { applyEnrichment, ENRICHMENT_TRAIT, type EnrichmentOutcome } from '../enrichment/enricher.ts';
+import {
+  type ConsentChange,
+  type ConsentState,
+  evidenceFrom,
+  mergeConsent,
+  recordConsent,
+} from './consent.ts';
 import type { Channel, DeviceType, EnrichedEvent, JsonObject, JsonValue, Touch } from './model.ts';
 
 /** A session ends after 30 minutes without events (KPIS.md). */
 export const SESSION_GAP_MS = 30 * 60 * 1000;
-/** Anonymous profiles that are never identified expire this long after they were last seen. */
+/** Anonymous profiles that are never identified expire this long after they were last seen (default of -c anonymousProfileRetentionDays). */
 export const ANONYMOUS_PROFILE_TTL_DAYS = 30;
 /** Bounds that keep a profile item small (DynamoDB bills writes per KB). */
 export const MAX_ANONYMOUS_IDS = 50;
 export const MAX_EMAILS = 10;
+/**
+ * Largest traits item (traits and their setters, as JSON). Past DynamoDB's 400 KB item limit every later write to
+ * the profile would fail, and anyone holding the public write key could do that with enough identify calls; gzip
+ * cannot be counted on (random values do not compress), so the bound is on the JSON. A trait past it is not stored.
+ */
+export const MAX_TRAITS_BYTES = 300 * 1024;
 
 export interface TimedTouch extends Touch {
   /** Event time of the event that started the session. */
@@ -38,11 +51,7 @@ export interface ProfileCounters {
   sessionsByChannel: Partial<Record<Channel, number>>;
 }
 
-export interface ConsentState {
-  readonly categoryPreferences: { readonly [category: string]: boolean };
-  readonly updatedAt: string;
-  readonly source: string;
-}
+export type { ConsentState } from './consent.ts';
 
 /** The profile's core item: small, written on every batch that touches the profile. */
 export interface ProfileCore {
@@ -149,6 +158,11 @@ function isRecord(value: JsonValue | undefined): value is JsonObject {
  * Traits an event sets: identify/group traits, and `context.traits` on any call. Never `enrichment`: only the
  * enrichers write it (docs/enrichment.md), so no caller can forge its provenance.
  */
+/** The email address an event makes known: `traits.email` (identify, or `context.traits`) or `properties.email`. */
+export function emailOf(event: EnrichedEvent): string | undefined {
+  return normalizeEmail(traitsOf(event).email) ?? normalizeEmail(event.properties.email);
+}
+
 export function traitsOf(event: EnrichedEvent): JsonObject {
   const contextTraits = isRecord(event.context.traits) ? event.context.traits : {};
   const { [ENRICHMENT_TRAIT]: _reserved, ...traits } =
@@ -172,6 +186,22 @@ export function consentOf(event: EnrichedEvent): { readonly [category: string]: 
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** The consent choice an event carries, with its evidence (`consent.evidence`), as one change to record. */
+export function consentSignalOf(event: EnrichedEvent): ConsentChange | undefined {
+  const categoryPreferences = consentOf(event);
+  if (categoryPreferences === undefined) return undefined;
+  const fromProperties = isRecord(event.properties.consent) ? event.properties.consent : undefined;
+  const fromContext = isRecord(event.context.consent) ? event.context.consent : undefined;
+  const evidence = evidenceFrom(fromProperties) ?? evidenceFrom(fromContext);
+  return {
+    categoryPreferences,
+    at: event.enrichment.eventTime,
+    source: event.sourceId,
+    evidence,
+    messageId: event.messageId,
+  };
+}
+
 /** Whether the event may be profiled: not when its own consent object withholds analytics. */
 export function analyticsAllowed(event: EnrichedEvent): boolean {
   return consentOf(event)?.analytics !== false;
@@ -191,8 +221,21 @@ function addUnique(list: string[], value: string, max: number): string[] {
   return [...list, value].slice(-max);
 }
 
+/**
+ * Whether the event is a visitor's own interaction, sent by a browser or an app: a page or screen view, or a track
+ * call carrying page (browser) or app (mobile) context. Only these open sessions (KPIS.md: a session is a run of
+ * page/track events). A server's track call (a CRM's `deal.won`, an email open recorded by messaging), an identify
+ * or a group call belongs to the session it falls in, but never opens one or keeps one alive: a deal won at night
+ * is not a direct visit.
+ */
+export function isVisitorInteraction(event: EnrichedEvent): boolean {
+  if (event.type === 'page' || event.type === 'screen') return true;
+  return event.type === 'track' && (isRecord(event.context.page) || isRecord(event.context.app));
+}
+
 /** Whether an event starts a new session after `session` (KPIS.md: 30 min gap, new campaign or external referrer). */
 function startsSession(profile: ProfileCore, event: EnrichedEvent): boolean {
+  if (!isVisitorInteraction(event)) return false;
   const session = profile.session;
   if (session === null) return true;
   const at = Date.parse(event.enrichment.eventTime);
@@ -277,7 +320,7 @@ function applyEventsTracking(
     if (event.anonymousId)
       next.anonymousIds = addUnique(next.anonymousIds, event.anonymousId, MAX_ANONYMOUS_IDS);
     if (event.userId && next.userId === null) next.userId = event.userId;
-    const email = normalizeEmail(traitsOf(event).email) ?? normalizeEmail(event.properties.email);
+    const email = emailOf(event);
     if (email) next.emails = addUnique(next.emails, email, MAX_EMAILS);
     next.firstSeen = earlier(next.firstSeen, at);
     next.lastSeen = later(next.lastSeen, at);
@@ -297,13 +340,11 @@ function applyEventsTracking(
       const device = event.enrichment.device;
       next.session = { startedAt: at, lastEventAt: at, channel, campaign, source, landingPage, device };
       if (next.lastTouch === null || at >= next.lastTouch.at) next.lastTouch = touch;
-    } else if (next.session !== null) {
+    } else if (next.session !== null && isVisitorInteraction(event)) {
       next.session = { ...next.session, lastEventAt: later(next.session.lastEventAt, at) };
     }
-    const consent = consentOf(event);
-    if (consent && (next.consent === null || at >= next.consent.updatedAt)) {
-      next.consent = { categoryPreferences: consent, updatedAt: at, source: event.sourceId };
-    }
+    const signal = consentSignalOf(event);
+    if (signal) next.consent = recordConsent(next.consent, signal);
     next = { ...next };
     applied(event, next, sessionStart);
   }
@@ -324,15 +365,44 @@ function newerSetter(
   return b.at > a.at || (b.at === a.at && b.messageId > a.messageId);
 }
 
+type TraitSetter = { at: string; messageId: string };
+
+function traitsBytes(traits: ProfileTraits): number {
+  return Buffer.byteLength(JSON.stringify({ traits: traits.traits, setBy: traits.setBy }), 'utf8');
+}
+
+/** What one key adds to traitsBytes: `"key":value,` in traits and `"key":setter,` in setBy. */
+function entryBytes(key: string, value: JsonValue | undefined, setter: TraitSetter | undefined): number {
+  if (value === undefined || setter === undefined) return 0;
+  const name = Buffer.byteLength(JSON.stringify(key), 'utf8') + 2;
+  return (
+    2 * name + Buffer.byteLength(JSON.stringify(value), 'utf8') + Buffer.byteLength(JSON.stringify(setter))
+  );
+}
+
+/** Sets one trait unless that takes the traits past MAX_TRAITS_BYTES (shrinking is always allowed); the new size. */
+function setTrait(
+  next: ProfileTraits,
+  size: number,
+  trait: { key: string; value: JsonValue; setter: TraitSetter },
+) {
+  const { key, value, setter } = trait;
+  const delta = entryBytes(key, value, setter) - entryBytes(key, next.traits[key], next.setBy[key]);
+  if (delta > 0 && size + delta > MAX_TRAITS_BYTES) return size;
+  next.traits[key] = value;
+  next.setBy[key] = setter;
+  return size + delta;
+}
+
 /** Sets each trait whose event is newer than the one that set it before: last write wins by event time. */
 export function applyTraits(traits: ProfileTraits, events: readonly EnrichedEvent[]): ProfileTraits {
   const next: ProfileTraits = { ...traits, traits: { ...traits.traits }, setBy: { ...traits.setBy } };
+  let size: number | undefined;
   for (const event of events) {
     const setter = { at: event.enrichment.eventTime, messageId: event.messageId };
     for (const [key, value] of Object.entries(traitsOf(event))) {
       if (!newerSetter(next.setBy[key], setter)) continue;
-      next.traits[key] = value;
-      next.setBy[key] = setter;
+      size = setTrait(next, size ?? traitsBytes(next), { key, value, setter });
     }
   }
   return next;
@@ -405,14 +475,7 @@ export function mergeProfiles(into: ProfileCore, from: ProfileCore): ProfileCore
   >) {
     sessionsByChannel[channel] = (sessionsByChannel[channel] ?? 0) + count;
   }
-  const consent =
-    into.consent === null
-      ? from.consent
-      : from.consent === null
-        ? into.consent
-        : from.consent.updatedAt > into.consent.updatedAt
-          ? from.consent
-          : into.consent;
+  const consent = mergeConsent(into.consent, from.consent);
   let anonymousIds = into.anonymousIds;
   for (const id of from.anonymousIds) anonymousIds = addUnique(anonymousIds, id, MAX_ANONYMOUS_IDS);
   let emails = into.emails;
@@ -452,17 +515,21 @@ export function mergeProfiles(into: ProfileCore, from: ProfileCore): ProfileCore
 /** Traits of two merged profiles: per key, the newest setter wins. */
 export function mergeTraits(into: ProfileTraits, from: ProfileTraits): ProfileTraits {
   const next: ProfileTraits = { ...into, traits: { ...into.traits }, setBy: { ...into.setBy } };
+  let size = traitsBytes(next);
   for (const [key, setter] of Object.entries(from.setBy)) {
     const value = from.traits[key];
     if (value === undefined || !newerSetter(next.setBy[key], setter)) continue;
-    next.traits[key] = value;
-    next.setBy[key] = setter;
+    size = setTrait(next, size, { key, value, setter });
   }
   return next;
 }
 
-/** Anonymous profiles expire when never identified; a known profile keeps its data until erased. */
-export function expiresAt(profile: ProfileCore): number | null {
+/**
+ * Anonymous profiles expire `retentionDays` after they were last seen; a known profile keeps its data until erased.
+ * Merging an anonymous profile into a known one copies its data into that known profile, which does not expire;
+ * the emptied stub left behind keeps its own expiry, as nothing but its id points to it.
+ */
+export function expiresAt(profile: ProfileCore, retentionDays = ANONYMOUS_PROFILE_TTL_DAYS): number | null {
   if (profile.userId !== null || profile.emails.length > 0 || profile.lastSeen === null) return null;
-  return Math.floor(Date.parse(profile.lastSeen) / 1000) + ANONYMOUS_PROFILE_TTL_DAYS * 86_400;
+  return Math.floor(Date.parse(profile.lastSeen) / 1000) + retentionDays * 86_400;
 }

@@ -1,5 +1,6 @@
 // Schemas for what the tracking store reads back from DynamoDB: stored data is parsed, never cast.
 import * as z from 'zod';
+import { consentStateSchema } from './consent.ts';
 import { DEVICE_TYPES, type EnrichedEvent, EVENT_TYPES } from './model.ts';
 import type { EventSession, ProfileCore, ProfileTraits } from './profile.ts';
 
@@ -61,13 +62,7 @@ export const profileCoreSchema = z.object({
       device: z.enum(DEVICE_TYPES).nullable().optional(),
     })
     .nullable(),
-  consent: z
-    .object({
-      categoryPreferences: z.record(z.string(), z.boolean()),
-      updatedAt: z.string(),
-      source: z.string(),
-    })
-    .nullable(),
+  consent: consentStateSchema.nullable(),
   mergedFrom: z.array(z.string()),
   mergedInto: z.string().nullable(),
   version: z.number(),

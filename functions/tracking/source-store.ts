@@ -1,5 +1,6 @@
 // DynamoDB storage of sources and write keys; a key item exists exactly while the key authenticates.
 import {
+  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -8,6 +9,7 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { RateLimit } from './source-rate-limit.ts';
 import { hashWriteKey, keyPrefix, newSourceId, type Source, sourceSchema } from './sources.ts';
 
 export class WriteKeyInUseError extends Error {
@@ -16,6 +18,10 @@ export class WriteKeyInUseError extends Error {
 
 export class SourceNotFoundError extends Error {
   override name = 'SourceNotFoundError';
+}
+
+export class SourceChangedError extends Error {
+  override name = 'SourceChangedError';
 }
 
 const sourceKey = (id: string) => ({ pk: { S: `SOURCE#${id}` }, sk: { S: 'SOURCE' } });
@@ -39,7 +45,7 @@ export class SourceStore {
     return Item.sourceId.S;
   }
 
-  async create(input: { name: string; writeKey: string }): Promise<Source> {
+  async create(input: { name: string; writeKey: string; rateLimit?: RateLimit | null }): Promise<Source> {
     const createdAt = this.now().toISOString();
     const hash = hashWriteKey(input.writeKey);
     const source: Source = {
@@ -50,6 +56,7 @@ export class SourceStore {
       keyPrefix: keyPrefix(input.writeKey),
       keyHashes: [hash],
       rotatedAt: null,
+      rateLimit: input.rateLimit ?? null,
     };
     try {
       await this.client.send(
@@ -84,11 +91,16 @@ export class SourceStore {
   }
 
   async get(id: string): Promise<Source> {
+    return (await this.load(id)).source;
+  }
+
+  /** The source and its record as stored, which conditional writes compare against (parsing adds defaults). */
+  private async load(id: string): Promise<{ source: Source; stored: string }> {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: sourceKey(id), ConsistentRead: true }),
     );
     if (!Item?.data?.S) throw new SourceNotFoundError(`source ${id} does not exist`);
-    return sourceSchema.parse(JSON.parse(Item.data.S));
+    return { source: sourceSchema.parse(JSON.parse(Item.data.S)), stored: Item.data.S };
   }
 
   async list(): Promise<Source[]> {
@@ -116,7 +128,7 @@ export class SourceStore {
     id: string,
     input: { newWriteKey: string; graceHours: number },
   ): Promise<{ source: Source; previousKeyValidUntil: string }> {
-    const source = await this.get(id);
+    const { source, stored } = await this.load(id);
     if (source.status !== 'active') throw new SourceNotFoundError(`source ${id} is revoked`);
     const now = this.now();
     const validUntil = new Date(now.getTime() + input.graceHours * 3_600_000);
@@ -160,13 +172,40 @@ export class SourceStore {
               Item: this.sourceItem(rotated),
               ConditionExpression: '#data = :before',
               ExpressionAttributeNames: { '#data': 'data' },
-              ExpressionAttributeValues: { ':before': { S: JSON.stringify(source) } },
+              ExpressionAttributeValues: { ':before': { S: stored } },
             },
           },
         ],
       }),
     );
     return { source: rotated, previousKeyValidUntil: validUntil.toISOString() };
+  }
+
+  /** Renames a source or changes its rate limit (null: the default); keys are untouched. */
+  async update(id: string, input: { name?: string; rateLimit?: RateLimit | null }): Promise<Source> {
+    const { source, stored } = await this.load(id);
+    const updated: Source = {
+      ...source,
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.rateLimit === undefined ? {} : { rateLimit: input.rateLimit }),
+    };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: this.sourceItem(updated),
+          // A concurrent rotation or revocation must not be undone by writing back the older record.
+          ConditionExpression: '#data = :before',
+          ExpressionAttributeNames: { '#data': 'data' },
+          ExpressionAttributeValues: { ':before': { S: stored } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new SourceChangedError(`source ${id} changed meanwhile; retry`);
+      throw error;
+    }
+    return updated;
   }
 
   /** Stops every key of the source at once; its data stays. */

@@ -1,6 +1,7 @@
 // Sources and their write keys: generation, hashing (keys are stored only as hashes) and validation.
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
+import { type RateLimit, rateLimitSchema } from './source-rate-limit.ts';
 
 export interface Source {
   readonly id: string;
@@ -12,6 +13,8 @@ export interface Source {
   /** Hashes of keys that currently authenticate this source (the current one, and a rotated one in its grace period). */
   readonly keyHashes: readonly string[];
   readonly rotatedAt: string | null;
+  /** Events per second this source may send (per collect instance); null: the deployment's default. */
+  readonly rateLimit: RateLimit | null;
 }
 
 export const sourceSchema = z.object({
@@ -22,6 +25,8 @@ export const sourceSchema = z.object({
   keyPrefix: z.string(),
   keyHashes: z.array(z.string()),
   rotatedAt: z.string().nullable(),
+  // Sources stored before rate limits existed have none: they get the default.
+  rateLimit: rateLimitSchema.nullable().default(null),
 }) satisfies z.ZodType<Source>;
 
 /** Keys people bring along (e.g. an existing Segment write key) must be long enough not to be guessed. */
@@ -51,7 +56,18 @@ export const createSourceRequest = z.object({
     .max(200)
     .regex(/^[\x21-\x7e]+$/, 'writeKey must be printable ASCII without spaces')
     .optional(),
+  rateLimit: rateLimitSchema.nullable().optional(),
 });
+
+export const updateSourceRequest = z
+  .object({
+    name: z.string().trim().min(1, 'name is required').max(200).optional(),
+    /** null goes back to the deployment's default. */
+    rateLimit: rateLimitSchema.nullable().optional(),
+  })
+  .refine((update) => update.name !== undefined || update.rateLimit !== undefined, {
+    message: 'give name or rateLimit',
+  });
 
 export const rotateSourceRequest = z.object({
   /** How long the previous key keeps working, so clients can be redeployed. */
@@ -72,5 +88,6 @@ export function publicSource(source: Source) {
     createdAt: source.createdAt,
     keyPrefix: source.keyPrefix,
     rotatedAt: source.rotatedAt,
+    rateLimit: source.rateLimit,
   };
 }

@@ -65,5 +65,7 @@ export interface TrackingStore {
     bots: number;
     consentWithheld: number;
     rejected?: number;
+    /** Events dropped by the source's rate limit (pixels, which cannot be answered 429). */
+    rateLimited?: number;
   }): Promise<void>;
 }

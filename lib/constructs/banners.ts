@@ -5,6 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { PurposeCategories } from '../../functions/tracking/consent.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 
@@ -24,6 +25,8 @@ export interface BannersProps {
   readonly trackingBaseUrl?: string;
   /** How long the view and click events are kept, as for every tracked event. */
   readonly eventRetentionDays: number;
+  /** Categories per consent purpose: a profile that refused personalization gets no banner. @default DEFAULT_PURPOSE_CATEGORIES */
+  readonly consentPurposes?: PurposeCategories;
   readonly logRetention: RetentionDays;
   /** Whether log groups outlive the stack (production). */
   readonly retainData: boolean;
@@ -65,6 +68,7 @@ export class Banners extends Construct {
       environment: {
         ...common.environment,
         ...(props.trackingBaseUrl ? { TRACKING_BASE_URL: props.trackingBaseUrl } : {}),
+        ...(props.consentPurposes ? { CONSENT_PURPOSES: JSON.stringify(props.consentPurposes) } : {}),
       },
     })
       .bindTable('PROFILE_TABLE', props.table, 'readWrite')

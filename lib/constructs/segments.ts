@@ -17,7 +17,13 @@ import {
 } from '../../functions/messaging/domain-events.ts';
 import { leadScoreChanged, leadStageChanged } from '../../functions/scoring/domain-events.ts';
 import { segmentBackfillRequested } from '../../functions/segments/domain-events.ts';
-import { eventTracked, profileIdentified, profileMerged } from '../../functions/tracking/domain-events.ts';
+import type { PurposeCategories } from '../../functions/tracking/consent.ts';
+import {
+  eventTracked,
+  profileConsentChanged,
+  profileIdentified,
+  profileMerged,
+} from '../../functions/tracking/domain-events.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 import { workQueue } from './work-queue.ts';
@@ -30,7 +36,12 @@ export interface SegmentsProps {
   readonly adminAuthorizer: IHttpRouteAuthorizer;
   readonly eventRetentionDays: number;
   /** The send policy's consent settings, so `{ consent: "email" }` matches what the sender allows. */
-  readonly consent: { readonly categories: readonly string[]; readonly requireOptIn: boolean };
+  readonly consent: {
+    readonly categories: readonly string[];
+    readonly requireOptIn: boolean;
+    /** Categories per consent purpose, for `{ purpose }` rule leaves. @default DEFAULT_PURPOSE_CATEGORIES */
+    readonly purposes?: PurposeCategories;
+  };
   /** How often due rechecks are swept, in minutes (the precision of time-based membership). @default 1 */
   readonly sweepMinutes?: number;
   readonly logRetention: RetentionDays;
@@ -46,6 +57,7 @@ export const SEGMENT_INPUTS = [
   eventTracked,
   profileIdentified,
   profileMerged,
+  profileConsentChanged,
   contactUnsubscribed,
   messageBounced,
   messageComplained,
@@ -88,6 +100,7 @@ export class Segments extends Construct {
       EVENT_RETENTION_DAYS: String(props.eventRetentionDays),
       CONSENT_CATEGORIES: props.consent.categories.join(','),
       REQUIRE_OPT_IN: String(props.consent.requireOptIn),
+      ...(props.consent.purposes ? { CONSENT_PURPOSES: JSON.stringify(props.consent.purposes) } : {}),
     };
 
     const evaluatorTimeout = Duration.seconds(120);

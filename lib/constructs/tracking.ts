@@ -9,6 +9,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PurposeCategories } from '../../functions/tracking/consent.ts';
 import type { NurtureHttpApi } from './http-api.ts';
 import { NurtureFunction } from './nurture-function.ts';
 
@@ -23,8 +24,20 @@ export interface TrackingProps {
   readonly eventRetentionDays: number;
   /** Merge profiles that share an email. */
   readonly mergeOnEmail: boolean;
+  /**
+   * `opt-in`: nothing about a visitor is stored before their tracking purpose is granted (docs/privacy.md).
+   * @default 'opt-out' (only a refusal withholds tracking)
+   */
+  readonly trackingConsent?: 'opt-in' | 'opt-out';
+  /** Consent categories per purpose (tracking, emailMarketing, personalization). @default DEFAULT_PURPOSE_CATEGORIES */
+  readonly consentPurposes?: PurposeCategories;
   /** @default no site host: only the page's own host counts as internal */
   readonly siteHost?: string;
+  /**
+   * Rate limit of a source that sets none itself, per collect instance (functions/tracking/source-rate-limit.ts).
+   * @default no limit for such sources
+   */
+  readonly sourceRateLimit?: { readonly eventsPerSecond: number; readonly burst: number };
   readonly logRetention: RetentionDays;
   readonly retainData: boolean;
   readonly stage: string;
@@ -43,6 +56,8 @@ export class Tracking extends Construct {
     super(scope, id);
     if (!props.table.tableStreamArn)
       throw new Error('Tracking: the profile table needs a stream (the outbox)');
+    if (props.sourceRateLimit && props.sourceRateLimit.burst < props.sourceRateLimit.eventsPerSecond)
+      throw new Error('Tracking: sourceRateLimit.burst must be at least its eventsPerSecond');
     const common = {
       logRetention: props.logRetention,
       retainLogs: props.retainData,
@@ -61,7 +76,15 @@ export class Tracking extends Construct {
         ...common.environment,
         EVENT_RETENTION_DAYS: String(props.eventRetentionDays),
         MERGE_ON_EMAIL: String(props.mergeOnEmail),
+        TRACKING_CONSENT: props.trackingConsent ?? 'opt-out',
+        ...(props.consentPurposes ? { CONSENT_PURPOSES: JSON.stringify(props.consentPurposes) } : {}),
         ...(props.siteHost ? { SITE_HOST: props.siteHost } : {}),
+        ...(props.sourceRateLimit
+          ? {
+              SOURCE_RATE_LIMIT: String(props.sourceRateLimit.eventsPerSecond),
+              SOURCE_RATE_BURST: String(props.sourceRateLimit.burst),
+            }
+          : {}),
       },
     }).bindTable('PROFILE_TABLE', props.table, 'readWrite');
     const routes: Array<[HttpMethod, string]> = [
@@ -143,11 +166,32 @@ export class Tracking extends Construct {
       [HttpMethod.POST, '/admin/sources'],
       [HttpMethod.GET, '/admin/sources'],
       [HttpMethod.GET, '/admin/sources/{id}'],
+      [HttpMethod.PATCH, '/admin/sources/{id}'],
       [HttpMethod.POST, '/admin/sources/{id}/rotate'],
       [HttpMethod.DELETE, '/admin/sources/{id}'],
     ];
     for (const [method, path] of sourceRoutes) {
       props.httpApi.addRoute({ method, path, handler: sources, authorizer: props.adminAuthorizer });
+    }
+
+    // Its own function: the profiles API only reads, this one writes the profile's consent.
+    const consent = new NurtureFunction(this, 'AdminConsent', {
+      ...common,
+      entry: 'admin-consent',
+      description: 'Admin API: consent per purpose of a profile, with evidence and history',
+      environment: {
+        ...common.environment,
+        EVENT_RETENTION_DAYS: String(props.eventRetentionDays),
+        ...(props.consentPurposes ? { CONSENT_PURPOSES: JSON.stringify(props.consentPurposes) } : {}),
+      },
+    }).bindTable('PROFILE_TABLE', props.table, 'readWrite');
+    for (const method of [HttpMethod.GET, HttpMethod.PUT]) {
+      props.httpApi.addRoute({
+        method,
+        path: '/admin/profiles/{id}/consent',
+        handler: consent,
+        authorizer: props.adminAuthorizer,
+      });
     }
 
     const profiles = new NurtureFunction(this, 'AdminProfiles', {

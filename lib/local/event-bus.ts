@@ -1,6 +1,7 @@
 // Local EventBridge: the real JSON protocol (PutEvents, TestEventPattern, ...), rule matching and target delivery.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { PutEventsFaults } from './event-bus-faults.ts';
 import { type EventPattern, matchesEventPattern, parseEventPattern } from './event-pattern.ts';
 import { applyInputPath, applyInputTransformer } from './input-transformer.ts';
 import {
@@ -95,6 +96,8 @@ function eventTime(date: Date): string {
 export class LocalEventBus {
   private server?: Server;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Entries to fail in PutEvents answers, set through `PUT /_local/faults`. */
+  readonly faults = new PutEventsFaults();
   url = '';
 
   constructor(private readonly options: LocalEventBusOptions) {}
@@ -120,6 +123,9 @@ export class LocalEventBus {
       throw new AwsServiceError('ValidationException', 'Entries must contain between 1 and 10 entries');
     }
     const results = entries.map((entry: unknown) => {
+      // An injected failure is neither validated nor routed: the entry never reached the bus.
+      const injected = this.faults.takeForEntry();
+      if (injected) return injected;
       try {
         return { EventId: this.accept(entry) };
       } catch (error) {

@@ -17,6 +17,7 @@ import {
   timerTableName,
 } from './clock.ts';
 import { readCloudAssembly, synthesize } from './cloud-assembly.ts';
+import { DynamoDbFaultProxy } from './dynamodb-fault-proxy.ts';
 import { DynamoDbStreamSource } from './dynamodb-stream-source.ts';
 import {
   LOCAL_ACCOUNT_ID,
@@ -32,13 +33,15 @@ import {
   startSqs,
 } from './emulators.ts';
 import { type BusEvent, type Delivery, LocalEventBus } from './event-bus.ts';
+import { controlLocalFaults, type LocalFaults } from './fault-control.ts';
+import { FunctionFaults } from './function-faults.ts';
 import { closeServer } from './json-protocol.ts';
 import { FunctionPool } from './lambda/function-pool.ts';
 import { provisionQueues, provisionTables } from './provision.ts';
 import { restoreQueues, snapshotQueues } from './queue-snapshots.ts';
 import { ScheduleRunner } from './schedules.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
-import { controlFaults, SesFaults, SesGateway } from './ses-gateway.ts';
+import { SesFaults, SesGateway } from './ses-gateway.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { TemplateModel } from './template.ts';
 import {
@@ -96,6 +99,8 @@ export interface LocalStack extends LocalStackInfo {
   readonly bus: LocalEventBus;
   /** SES faults, also set through `PUT /_local/faults`. */
   readonly sesFaults: SesFaults;
+  /** Every injectable fault (SES, DynamoDB, PutEvents, function crashes), as `PUT /_local/faults` sets them. */
+  readonly faults: LocalFaults;
   readonly schedules: ScheduleRunner;
   /** The time every function sees; moved forward by `advanceClock` or `POST /_local/clock`. */
   readonly clock: LocalClock;
@@ -258,6 +263,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     mark('provision', phase);
 
+    // Functions reach DynamoDB through the fault proxy; people and tests reach DynamoDB Local directly.
+    const dynamodbProxy = new DynamoDbFaultProxy({
+      upstreamUrl: dynamodbEmulator.url,
+      onError: (message) => log(`warning: ${message}`),
+    });
+    await dynamodbProxy.start(0);
+    stoppers.push(() => dynamodbProxy.stop());
+    const functionFaults = new FunctionFaults();
+
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodbEmulator.url,
       sqs: sqsEmulator.url,
@@ -271,7 +285,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_SESV2: endpoints.sesv2,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
@@ -296,7 +310,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             appendFileSync(join(functionLogs, `${safeFileName(functionName)}.log`), `${line}\n`);
             options.onFunctionLog?.(functionName, line);
           },
-          { clockBuffer: clock.buffer },
+          { clockBuffer: clock.buffer, faults: functionFaults },
         ),
       );
     }
@@ -378,6 +392,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => bus.stop());
 
     const sesFaults = new SesFaults();
+    const faults: LocalFaults = {
+      ses: sesFaults,
+      dynamodb: dynamodbProxy.faults,
+      events: bus.faults,
+      functions: functionFaults,
+    };
     const sesGateway = new SesGateway({
       emulatorUrl: sesEmulator.url,
       configurationSets: sesConfigurationSets,
@@ -508,6 +528,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           region: LOCAL_REGION,
           // The request time (requestContext.timeEpoch, tracking's receivedAt) follows the moved clock too.
           now: () => clock.now(),
+          // The local counterpart of the deployed API access log: what was asked and answered, no IP, no query.
+          onRequestLog: (entry) =>
+            appendFileSync(
+              join(dataDirectory, 'logs', 'api-access.ndjson'),
+              `${JSON.stringify({ requestTime: clock.now().toISOString(), ...entry })}\n`,
+            ),
         })
       : undefined;
     const server: Server = createServer((req, res) => {
@@ -515,7 +541,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const controlPath = req.url.split('?')[0];
         const control =
           controlPath === '/_local/faults'
-            ? controlFaults(req, sesFaults)
+            ? controlLocalFaults(req, faults)
             : controlPath === '/_local/clock'
               ? controlClock(req, {
                   clock,
@@ -586,6 +612,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       model,
       bus,
       sesFaults,
+      faults,
       schedules,
       timings,
       invoke,

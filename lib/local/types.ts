@@ -7,6 +7,8 @@ export type InvokeResult =
       readonly ok: false;
       readonly error: { readonly errorType: string; readonly errorMessage: string };
       readonly durationMs: number;
+      /** Local fault drills only: when a queue event source should let the batch's messages be received again. */
+      readonly redeliverAfterSeconds?: number;
     };
 
 /** Invokes a function of the template by its logical ID, like a synchronous Lambda Invoke. */

@@ -24,6 +24,7 @@ describe('segment inputs', () => {
       'lead.stage_changed',
       'message.bounced',
       'message.complained',
+      'profile.consent_changed',
       'profile.identified',
       'profile.merged',
       'segment.backfill_requested',

@@ -30,7 +30,11 @@ export interface SnippetOptions {
  * `analytics.consent({ analytics: true })` calls stay in memory, nothing is sent and nothing is stored.
  * Consent for tracking means `analytics: true`; the other categories are recorded and passed on as they are.
  * Once granted, the choice is remembered in the `nurture_consent` cookie so the next pages are tracked without
- * asking again; `consent({ analytics: false })` forgets it, drops queued calls and deletes every cookie.
+ * asking again; `consent({ analytics: false })` forgets it, drops queued calls and deletes every cookie (a visitor
+ * who was tracked is told to the API once, so the refusal reaches the profile). `consent(categories, evidence)`
+ * records how the choice was made (`{ method, bannerVersion, textHash }`; the page URL is added) on the profile.
+ * A consent banner may instead dispatch a `nurture:consent` event on `window` with
+ * `detail: { categoryPreferences, evidence }`.
  *
  * `analytics.content(placement, target, options?)` (also `nurture.content`) asks the API for the visitor's banner
  * in a placement and renders it into `target` (an element or a selector): title and body as text, the operator's
@@ -167,15 +171,18 @@ function snippetSource(apiHostLiteral: string): string {
   var pageFields = function () {
     return { path: location.pathname, referrer: document.referrer, search: location.search, title: document.title, url: location.href };
   };
-  var send = function (type, fields) {
+  var compose = function (type, fields) {
     var context = {
       page: pageFields(), userAgent: navigator.userAgent, locale: navigator.language,
       library: { name: 'nurture.js', version: VERSION },
     };
     if (hasCampaign) context.campaign = Object.assign({}, campaign);
-    var message = Object.assign(
+    return Object.assign(
       { type: type, messageId: uuid(), properties: {}, context: context, timestamp: new Date().toISOString() },
       userId ? { userId: userId } : {}, fields);
+  };
+  var send = function (type, fields) {
+    var message = compose(type, fields);
     if (tracking()) deliver(message);
     else if (!preferences && queue.length < MAX_QUEUE) queue.push(message);
   };
@@ -207,13 +214,25 @@ function snippetSource(apiHostLiteral: string): string {
       if (!groupId) return warn('group needs a group id');
       send('group', { groupId: String(groupId), traits: Object.assign({}, traits) });
     },
-    consent: function (categories) {
+    consent: function (categories, evidence) {
       if (!isObject(categories)) return warn('consent needs an object such as {analytics: true}');
       var next = cleanPreferences(categories);
       var changed = JSON.stringify(next) !== JSON.stringify(preferences);
+      var wasTracking = tracking() && anonymousId !== null;
       preferences = next;
+      // Evidence (banner version, text hash, method) proves the choice; the page it was made on is added, without
+      // its query string, which can carry personal data.
+      var proof = isObject(evidence) ? Object.assign({ url: location.origin + location.pathname }, evidence) : null;
+      var consentEvent = function () {
+        var consent = { categoryPreferences: next };
+        if (proof) consent.evidence = proof;
+        return { event: 'Segment Consent Preference Updated', properties: { consent: consent } };
+      };
       if (next.analytics !== true) {
         queue = [];
+        // A withdrawal is told to the API once, under the id it knew, so it stops journeys and banners too; the API
+        // keeps only the decision.
+        if (wasTracking && changed) deliver(compose('track', consentEvent()));
         anonymousId = userId = null;
         [AID, UID, CONSENT].forEach(function (name) { if (readCookie(name) !== null) writeCookie(name, '', 0); });
         return;
@@ -222,8 +241,9 @@ function snippetSource(apiHostLiteral: string): string {
       var waiting = queue;
       queue = [];
       waiting.forEach(deliver);
-      // Sent only when the choice changed, so a consent platform replaying it on every page adds no noise.
-      if (changed) send('track', { event: 'Segment Consent Preference Updated', properties: { consent: { categoryPreferences: next } } });
+      // Sent only when the choice changed (or comes with evidence), so a consent platform replaying it on every
+      // page adds no noise.
+      if (changed || proof) send('track', consentEvent());
     },
     reset: function () {
       userId = null;
@@ -284,6 +304,13 @@ function snippetSource(apiHostLiteral: string): string {
     };
   });
   api.push = dispatch; // a stub method captured before load still lands here
+  // A consent platform (CMP) can also announce the visitor's choice as a DOM event instead of calling the API:
+  // window.dispatchEvent(new CustomEvent('nurture:consent', { detail: { categoryPreferences: {...}, evidence: {...} } })).
+  if (typeof window.addEventListener === 'function') window.addEventListener('nurture:consent', function (event) {
+    var detail = event && event.detail;
+    if (!isObject(detail)) return warn('nurture:consent needs detail.categoryPreferences');
+    api.consent(isObject(detail.categoryPreferences) ? detail.categoryPreferences : detail, detail.evidence);
+  });
   var buffered = Array.isArray(existing) ? existing.slice() : [];
   window.analytics = api;
   window.nurture = window.nurture || api;

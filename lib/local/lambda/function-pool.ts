@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { eventBeforeCrash, type FunctionFaults } from '../function-faults.ts';
 import type { InvokeResult } from '../types.ts';
 
 export interface LocalFunctionDefinition {
@@ -23,6 +24,8 @@ export interface LocalFunctionDefinition {
 export interface FunctionPoolOptions {
   /** The local clock's shared offset (LocalClock.buffer); sandboxes see real time plus it. @default real time */
   readonly clockBuffer?: SharedArrayBuffer;
+  /** Crashes injected through `PUT /_local/faults`; none when absent. */
+  readonly faults?: FunctionFaults;
 }
 
 export type FunctionLogLine = { functionName: string; stream: 'stdout' | 'stderr'; line: string };
@@ -60,6 +63,33 @@ export class FunctionPool {
 
   async invoke(event: unknown): Promise<InvokeResult> {
     if (this.closed) throw new Error(`Function ${this.definition.functionName} is stopped`);
+    const fault = this.options.faults?.take(this.definition);
+    if (!fault) return this.run(event);
+    const started = performance.now();
+    // The work before the crash really happens (writes, sends); only the answer is lost, as when a sandbox dies.
+    if (fault.crash !== 'beforeInvoke') await this.run(eventBeforeCrash(event, fault));
+    const errorMessage = `injected crash (${fault.crash === 'afterRecords' ? `after ${fault.records} records` : fault.crash})`;
+    this.onLog({
+      functionName: this.definition.functionName,
+      stream: 'stderr',
+      line: JSON.stringify({
+        level: 'ERROR',
+        message: 'Invoke Error',
+        errorType: 'Runtime.ExitError',
+        errorMessage,
+      }),
+    });
+    return {
+      ok: false,
+      error: { errorType: 'Runtime.ExitError', errorMessage },
+      durationMs: performance.now() - started,
+      ...(fault.redeliverAfterSeconds === undefined
+        ? {}
+        : { redeliverAfterSeconds: fault.redeliverAfterSeconds }),
+    };
+  }
+
+  private async run(event: unknown): Promise<InvokeResult> {
     const instance = await this.acquire();
     const started = performance.now();
     const id = randomUUID();

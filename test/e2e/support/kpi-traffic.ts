@@ -75,6 +75,24 @@ export interface Visit {
   readonly later?: readonly Action[];
   /** Sends the landing page view twice with the same messageId. */
   readonly duplicateLanding?: boolean;
+  /**
+   * Actions of this visit (timestamped in it, after its other actions) that arrive only at the end of the next day's
+   * traffic, as from a client that was offline or an import: they count on the visit's day, in the visit's session.
+   */
+  readonly late?: readonly Action[];
+}
+
+/**
+ * A deal won in a CRM, reported by a server (userId only, no browser context) hours after the visitor's last visit:
+ * it opens no session and is credited to the visitor's last session (last touch).
+ */
+export interface CrmDeal {
+  readonly day: number;
+  readonly time: string;
+  readonly visitor: string;
+  readonly dealId: string;
+  readonly amount: number;
+  readonly currency: string;
 }
 
 /** A visit by a crawler (Googlebot): never counted. */
@@ -110,9 +128,8 @@ export type Engagement = 'humanOpen' | 'machineOpen' | 'click' | 'unsubscribe';
 
 /**
  * One email through `POST /admin/messages`, after the day's traffic. The outcome follows the visitor's address (their
- * last identify's mailbox). Whoever engages needs a visit within 30 minutes before the clock's evening: opens, clicks
- * and unsubscribes are recorded as track events on the profile, and after a longer gap one would start a session
- * (docs/kpis.md, open case 2), which this scenario avoids rather than encodes.
+ * last identify's mailbox). Opens, clicks and unsubscribes are recorded as server-side track events on the profile:
+ * they open no session, however long after the visitor's last visit they come.
  */
 export interface EmailPlan {
   readonly day: number;
@@ -130,6 +147,7 @@ export interface JourneyPlan {
 
 export interface Scenario {
   readonly visits: readonly Visit[];
+  readonly crmDeals?: readonly CrmDeal[];
   readonly bots: readonly BotVisit[];
   readonly stageMoves: readonly StageMove[];
   readonly costs: readonly CostInput[];
@@ -158,9 +176,10 @@ const weeklyEmail = {
 
 /**
  * Three days of traffic: seven visitors on seven channels, desktop, mobile and tablet, internal page views, leads from
- * a form (by fetch and by analytics-node), an identify that is no lead, MQL/SQL/SAL moves, an order by number, an
- * order by numeric string, a won deal, costs by channel and campaign, per day and per month; exact duplicates and
- * Googlebot mixed in. On the last day, four visitors start a trial (a journey split 50/50, two reach its goal) and five
+ * an identify with an email and from a form (by fetch and by analytics-node), a form that arrives a day late,
+ * MQL/SQL/SAL moves, an order by number, an order by numeric string, a won deal in a visit and one reported by a CRM
+ * hours after any visit, costs by channel and campaign, per day and per month; exact duplicates and Googlebot mixed
+ * in. On the last day, four visitors start a trial (a journey split 50/50, two reach its goal) and five
  * get an email: delivered, opened by a person and clicked, opened by a crawler, unsubscribed, bounced, complained of.
  */
 export const KPI_SCENARIO: Scenario = {
@@ -200,6 +219,7 @@ export const KPI_SCENARIO: Scenario = {
       channel: 'direct',
       campaign: null,
       pages: ['/blog'],
+      late: [{ kind: 'formSubmitted', via: 'fetch' }],
     },
     {
       id: 'v4',
@@ -343,6 +363,7 @@ export const KPI_SCENARIO: Scenario = {
       later: [{ kind: 'track', event: 'Plan Upgraded' }],
     },
   ],
+  crmDeals: [{ day: 1, time: '18:00', visitor: 'alice', dealId: 'deal-2', amount: 300, currency: 'EUR' }],
   bots: [
     {
       id: 'b1',
@@ -388,7 +409,15 @@ export function scenarioDays(now: Date = new Date()): string[] {
 /** The scenario cut to its first `count` days (a smaller part of the same traffic). */
 export function firstDays(scenario: Scenario, count: number): Scenario {
   return {
-    visits: scenario.visits.filter((visit) => visit.day < count),
+    // A late action arrives with the next day's traffic: the cut keeps only those that still arrive.
+    visits: scenario.visits
+      .filter((visit) => visit.day < count)
+      .map(({ late, ...visit }) =>
+        visit.day < count - 1 && late !== undefined ? { ...visit, late } : visit,
+      ),
+    ...(scenario.crmDeals === undefined
+      ? {}
+      : { crmDeals: scenario.crmDeals.filter((deal) => deal.day < count) }),
     bots: scenario.bots.filter((bot) => bot.day < count),
     stageMoves: scenario.stageMoves.filter((move) => move.day < count),
     costs: scenario.costs.filter((cost) => cost.day < count),
@@ -423,9 +452,10 @@ interface Payment {
   readonly amount: number;
   readonly currency: string;
   readonly firstTouch: Touch;
+  /** The session the payment happened in, or for a deal reported by a CRM, the visitor's last session before it. */
   readonly lastTouch: Touch;
-  /** The device of the session the payment happened in; unknown for a deal won in a CRM. */
-  readonly device: Device | null;
+  readonly lastLanding: string;
+  readonly device: Device;
   readonly firstPayment: boolean;
 }
 
@@ -517,9 +547,10 @@ function daysInMonthOf(day: string): number {
 }
 
 /**
- * The facts the scenario creates, in the terms of KPIS.md: sessions (each visit), new leads (a visitor's first form
- * or won deal), stage entries (by hand: no session), payments with first touch (the visitor's first visit) and last
- * touch (the visit they paid in), and costs.
+ * The facts the scenario creates, in the terms of KPIS.md: sessions (each visit), new leads (a visitor's first
+ * identify with an email, form or won deal), stage entries (by hand: no session), payments with first touch (the
+ * visitor's first visit) and last touch (the visit they paid in, or their last one before a CRM's deal), and costs.
+ * Facts follow event time: a late action counts in its visit, whenever it arrives.
  */
 export function scenarioFacts(scenario: Scenario, days: readonly string[]): Facts {
   const dayOf = (index: number) => days[index] ?? '';
@@ -528,9 +559,53 @@ export function scenarioFacts(scenario: Scenario, days: readonly string[]): Fact
   const payments: Payment[] = [];
   const isLead = new Set<string>();
   const firstTouch = new Map<string, Touch>();
+  const lastVisit = new Map<string, { visit: Visit; session: SessionFact }>();
   const paid = new Set<string>();
-  const visits = [...scenario.visits].sort((a, b) => a.day - b.day || a.time.localeCompare(b.time));
-  for (const visit of visits) {
+  const happenings: Array<
+    { readonly at: string } & ({ readonly visit: Visit } | { readonly deal: CrmDeal })
+  > = [
+    ...scenario.visits.map((visit) => ({ at: `${visit.day}|${visit.time}`, visit })),
+    ...(scenario.crmDeals ?? []).map((deal) => ({ at: `${deal.day}|${deal.time}`, deal })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  const pay = (input: {
+    day: string;
+    visitor: string;
+    amount: number;
+    currency: string;
+    visit: Visit;
+    session: SessionFact;
+  }) => {
+    const { visit, session } = input;
+    // A won deal makes a lead of someone who was none (KPIS.md: "lead or later"), credited to its session.
+    payments.push({
+      day: input.day,
+      visitor: input.visitor,
+      amount: input.amount,
+      currency: input.currency.toUpperCase(),
+      firstTouch: firstTouch.get(input.visitor) ?? visit,
+      lastTouch: visit,
+      lastLanding: visit.landing,
+      device: visit.device,
+      firstPayment: !paid.has(input.visitor),
+    });
+    paid.add(input.visitor);
+    return session;
+  };
+  const becomeLead = (visitor: string, day: string, session: SessionFact) => {
+    if (isLead.has(visitor)) return;
+    isLead.add(visitor);
+    leads.push({ day, session });
+  };
+  for (const happening of happenings) {
+    if ('deal' in happening) {
+      const { deal } = happening;
+      const last = lastVisit.get(deal.visitor);
+      if (last === undefined) throw new Error(`a CRM deal for ${deal.visitor} before any visit`);
+      pay({ ...deal, day: dayOf(deal.day), visit: last.visit, session: last.session });
+      becomeLead(deal.visitor, dayOf(deal.day), last.session);
+      continue;
+    }
+    const { visit } = happening;
     const session: SessionFact = {
       day: dayOf(visit.day),
       visitor: visit.visitor,
@@ -541,29 +616,16 @@ export function scenarioFacts(scenario: Scenario, days: readonly string[]): Fact
       pageViews: 1 + (visit.pages?.length ?? 0),
     };
     sessions.push(session);
+    lastVisit.set(visit.visitor, { visit, session });
     if (!firstTouch.has(visit.visitor))
       firstTouch.set(visit.visitor, { channel: visit.channel, campaign: visit.campaign });
-    for (const action of visit.actions ?? []) {
-      const pays = action.kind === 'order' || action.kind === 'dealWon';
-      // A form makes a lead; so does a won deal for someone who was none (KPIS.md: "lead or later"). An identify with
-      // an email does not: KPIS.md's default says it should, but the stage rules in force (scoring's defaults) make
-      // leads of `Form Submitted` only, and KPIS.md lets the workspace's stage rules decide. Erin shows the difference.
-      if ((action.kind === 'formSubmitted' || action.kind === 'dealWon') && !isLead.has(visit.visitor)) {
-        isLead.add(visit.visitor);
-        leads.push({ day: session.day, session });
-      }
-      if (!pays) continue;
-      payments.push({
-        day: session.day,
-        visitor: visit.visitor,
-        amount: action.amount,
-        currency: action.currency.toUpperCase(),
-        firstTouch: firstTouch.get(visit.visitor) ?? visit,
-        lastTouch: visit,
-        device: action.kind === 'order' ? visit.device : null,
-        firstPayment: !paid.has(visit.visitor),
-      });
-      paid.add(visit.visitor);
+    for (const action of [...(visit.actions ?? []), ...(visit.later ?? []), ...(visit.late ?? [])]) {
+      // KPIS.md's default: a lead is first known by an email address (an identify with one, a form carrying one);
+      // a won deal makes a lead of someone who was none.
+      if (action.kind === 'identify' || action.kind === 'formSubmitted' || action.kind === 'dealWon')
+        becomeLead(visit.visitor, session.day, session);
+      if (action.kind === 'order' || action.kind === 'dealWon')
+        pay({ ...action, day: session.day, visitor: visit.visitor, visit, session });
     }
   }
   return {
@@ -693,12 +755,9 @@ function sliceOf(
   const leads = inDays(facts.leads).filter((lead) => matches(lead.session));
   // Stage moves by hand have no session: they count under (unknown) in every dimension.
   const entries = inDays(facts.stageEntries).filter(() => matches(null));
-  // docs/kpis.md: orders are counted overall only; payments are broken down by channel and campaign (last touch),
-  // never by landing page.
+  // Orders, revenue and new customers belong to the session the payment happened in (last touch).
   const payments = inDays(facts.payments).filter(
-    (payment) =>
-      where === undefined ||
-      (where.dimension !== 'landingPage' && lastTouchValue(payment, where.dimension) === where.value),
+    (payment) => where === undefined || lastTouchValue(payment, where.dimension) === where.value,
   );
   return {
     visitors: personDays(sessions),
@@ -708,12 +767,13 @@ function sliceOf(
     mql: entries.filter((entry) => entry.stage === 'mql').length,
     sql: entries.filter((entry) => entry.stage === 'sql').length,
     sal: entries.filter((entry) => entry.stage === 'sal').length,
-    orders: where === undefined ? payments.length : 0,
+    orders: payments.length,
     newCustomers: payments.filter((payment) => payment.firstPayment).length,
   };
 }
 
-function lastTouchValue(payment: Payment, dimension: 'channel' | 'campaign'): string {
+function lastTouchValue(payment: Payment, dimension: Dimension): string {
+  if (dimension === 'landingPage') return payment.lastLanding;
   return dimension === 'channel' ? payment.lastTouch.channel : (payment.lastTouch.campaign ?? NONE);
 }
 
@@ -786,11 +846,9 @@ function dimensionRows(facts: Facts, days: readonly string[], dimension: Dimensi
     if (days.includes(lead.day)) keys.add(dimensionValue(lead.session, dimension));
   if (facts.stageEntries.some((entry) => days.includes(entry.day))) keys.add(UNKNOWN);
   const costScope = dimension === 'landingPage' ? undefined : dimension;
+  for (const payment of payments) keys.add(lastTouchValue(payment, dimension));
   if (costScope !== undefined) {
-    for (const payment of payments) {
-      keys.add(lastTouchValue(payment, costScope));
-      keys.add(firstTouchValue(payment, costScope));
-    }
+    for (const payment of payments) keys.add(firstTouchValue(payment, costScope));
     for (const cost of facts.costs)
       if (cost.scope === costScope && Object.keys(costOn(facts, days, costScope, cost.name)).length > 0)
         keys.add(cost.name);
@@ -799,11 +857,11 @@ function dimensionRows(facts: Facts, days: readonly string[], dimension: Dimensi
   return [...keys].sort().map((key) => {
     const firstTouch: Money = {};
     const lastTouch: Money = {};
-    if (costScope !== undefined)
-      for (const payment of payments) {
-        if (firstTouchValue(payment, costScope) === key) add(firstTouch, payment.currency, payment.amount);
-        if (lastTouchValue(payment, costScope) === key) add(lastTouch, payment.currency, payment.amount);
-      }
+    for (const payment of payments) {
+      if (costScope !== undefined && firstTouchValue(payment, costScope) === key)
+        add(firstTouch, payment.currency, payment.amount);
+      if (lastTouchValue(payment, dimension) === key) add(lastTouch, payment.currency, payment.amount);
+    }
     return {
       key,
       ...figures({
@@ -1058,6 +1116,14 @@ export class KpiTrafficPlayer {
         for (const visit of visits) await this.later(visit);
         await this.settle();
       }
+      // Yesterday's late actions, then the CRM's deals of the day (each hours after the visitor's last visit).
+      const lateVisits = scenario.visits.filter(
+        (visit) => visit.day === index - 1 && visit.late !== undefined,
+      );
+      for (const visit of lateVisits) await this.late(visit);
+      for (const deal of (scenario.crmDeals ?? []).filter((d) => d.day === index)) await this.crmDeal(deal);
+      if (lateVisits.length > 0 || (scenario.crmDeals ?? []).some((d) => d.day === index))
+        await this.settle();
       const emails = scenario.emails.filter((email) => email.day === index);
       if (emails.length > 0) await this.email(scenario, emails);
     }
@@ -1283,6 +1349,38 @@ export class KpiTrafficPlayer {
     return mailbox === 'inbox'
       ? `${visitor}-${this.run}@example.com`
       : `${mailbox}+${visitor}-${this.run}@simulator.amazonses.com`;
+  }
+
+  /** The visit's late actions, timestamped in the visit after its other actions, sent now (a day later). */
+  private async late(visit: Visit): Promise<void> {
+    let minute = 1 + (visit.pages?.length ?? 0) + (visit.actions?.length ?? 0) + (visit.later?.length ?? 0);
+    for (const action of visit.late ?? []) {
+      minute += 1;
+      await this.act({ visit, action, minute, userAgent: USER_AGENTS[visit.device] });
+    }
+  }
+
+  /** A won deal from a CRM: a server call with the userId only and no browser context, outside any visit. */
+  private async crmDeal(deal: CrmDeal): Promise<void> {
+    const { userId } = this.ids(deal.visitor);
+    const messageId = `${this.run}-crm-${deal.dealId}`;
+    const at = DateTime.fromISO(`${this.days[deal.day]}T${deal.time}:00Z`, { zone: 'utc' }).toISO() ?? '';
+    await this.batch([
+      {
+        type: 'track',
+        messageId,
+        at,
+        body: {
+          type: 'track',
+          messageId,
+          userId,
+          event: 'deal.won',
+          timestamp: at,
+          properties: { dealId: deal.dealId, revenue: deal.amount, currency: deal.currency },
+          context: { library: { name: 'crm-sync' } },
+        },
+      },
+    ]);
   }
 
   /** The visit's later actions, in the same session: they follow its actions a minute apart. */

@@ -182,6 +182,19 @@ describe('the KPI report of a synthetic day', () => {
     expect(report.totals.orders).toBe(3);
   });
 
+  it('counts orders, revenue and new customers per channel and per landing page of the session they happened in', () => {
+    const row = (rows: typeof byChannel.rows, key: string) => rows.find((r) => r.key === key);
+
+    expect(row(byChannel.rows, 'organic search')).toMatchObject({ orders: 1, newCustomers: 1 });
+    expect(row(byChannel.rows, 'direct')).toMatchObject({ orders: 1, newCustomers: 1 });
+    expect(row(byLandingPage.rows, '/pricing')).toMatchObject({
+      orders: 1,
+      newCustomers: 1,
+      revenue: { lastTouch: { EUR: 100 } },
+    });
+    expect(row(byLandingPage.rows, '/')).toMatchObject({ orders: 1, revenue: { lastTouch: { EUR: 50 } } });
+  });
+
   it('counts new customers and their value per currency, for the range and for their lifetime', () => {
     expect(report.totals.newCustomers).toBe(3);
     expect(report.totals.customerValue).toEqual({ EUR: 75, USD: 1000 });

@@ -42,8 +42,8 @@ describe('profile summary for the sales hand-off', () => {
       name: 'Ada Lovelace',
       company: 'Analytical',
       title: 'VP Eng',
-      firstTouch: { channel: 'paid search', campaign: 'spring' },
-      lastTouch: { channel: 'email', campaign: null },
+      firstTouch: { channel: 'paid search', campaign: 'spring', landingPage: null },
+      lastTouch: { channel: 'email', campaign: null, landingPage: null },
     });
   });
 

@@ -18,7 +18,7 @@ function pricingRule() {
 }
 
 describe('scoring rules documents', () => {
-  it('fill in score names, weights, the MQL threshold and form-submit lead events when left out', () => {
+  it('fill in score names, weights, the MQL threshold and the default lead events when left out', () => {
     const parsed = parseScoringRules({});
 
     expect(parsed.scores).toEqual({
@@ -28,7 +28,16 @@ describe('scoring rules documents', () => {
       weights: { behaviour: 1, fit: 1 },
     });
     expect(parsed.thresholds).toEqual([{ stage: 'mql', score: 'combined', atLeast: 100 }]);
-    expect(parsed.leadEvents.map((matcher) => matcher.event)).toEqual(['Form Submitted', 'form.submitted']);
+    expect(parsed.leadEvents.map((matcher) => matcher.event)).toEqual([
+      'Form Submitted',
+      'form.submitted',
+      undefined,
+    ]);
+    expect(parsed.leadEvents[2]?.pattern).toEqual({
+      source: ['nurture.tracking'],
+      'detail-type': ['event.tracked'],
+      detail: { hasEmail: [true] },
+    });
     expect(parsed.decay).toBeUndefined();
   });
 

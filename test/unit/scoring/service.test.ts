@@ -327,6 +327,22 @@ describe('closed-loop revenue', () => {
     ]);
   });
 
+  it('credits a deal to the session and the day of its own event, not to when it was processed', async () => {
+    const won = dealWon({ key: 'won-9', properties: { dealId: 'd-9', revenue: 500, currency: 'EUR' } });
+    const session = { channel: 'paid search', campaign: 'brand', landingPage: '/pricing', device: 'mobile' };
+    const wonYesterday = {
+      ...won,
+      detail: { ...won.detail, eventTime: minutesAgo(24 * 60), session },
+    };
+
+    await service.onEvent({ profileId: 'p-1', event: wonYesterday });
+
+    const [attributed] = publisher.ofType('lead.revenue_attributed').map((event) => event.detail);
+    const [customer] = publisher.ofType('lead.stage_changed').map((event) => event.detail);
+    expect(attributed).toMatchObject({ at: minutesAgo(24 * 60), lastTouch: session });
+    expect(customer).toMatchObject({ to: 'customer', at: minutesAgo(24 * 60) });
+  });
+
   it('attributes nothing more when the same deal is won again, even under another event', async () => {
     await service.onEvent({
       profileId: 'p-1',

@@ -89,6 +89,52 @@ describe('events', () => {
     expect(leadSignalFor(emailClick({ key: 'c1', at: start }), rules)).toBeNull();
   });
 
+  it('make a profile a lead by default when it is first known by an email address', () => {
+    const identify = tracked({ event: 'x', key: 'i1', at: start });
+    const withEmail = {
+      ...identify,
+      detail: { ...identify.detail, type: 'identify', event: null, hasEmail: true },
+    };
+    const withoutEmail = { ...identify, detail: { ...identify.detail, type: 'identify', event: null } };
+
+    const signal = leadSignalFor(withEmail, rules);
+    const result =
+      signal &&
+      transition({
+        state: at('subscriber'),
+        input: { kind: 'event', signal, key: 'i1', by: 'nurture.scoring' },
+        now,
+      });
+
+    expect(signal).toEqual({ name: 'lead.event', reason: 'known by an email address' });
+    expect(result?.state.history.at(-1)).toMatchObject({ to: 'lead', reason: 'known by an email address' });
+    expect(leadSignalFor(withoutEmail, rules)).toBeNull();
+  });
+
+  it('stamp a move with the time of the event that caused it, within the history and never in the future', () => {
+    const input = {
+      kind: 'event',
+      signal: { name: 'form.submitted' },
+      key: 'f1',
+      by: 'nurture.scoring',
+    } as const;
+    const yesterday = new Date(now.getTime() - 86_400_000);
+    const subscriberSince = at('subscriber').history.at(-1)?.at ?? '';
+
+    const late = transition({ state: at('subscriber'), input, now, occurredAt: yesterday });
+    const future = transition({
+      state: at('subscriber'),
+      input,
+      now,
+      occurredAt: new Date(now.getTime() + 60_000),
+    });
+    const beforeHistory = transition({ state: at('subscriber'), input, now, occurredAt: new Date(0) });
+
+    expect(late.state.history.at(-1)?.at).toBe(yesterday.toISOString());
+    expect(future.state.history.at(-1)?.at).toBe(now.toISOString());
+    expect(beforeHistory.state.history.at(-1)?.at).toBe(subscriberSince);
+  });
+
   it('recognise a won deal from a tracked deal.won event', () => {
     expect(leadSignalFor(tracked({ event: 'deal.won', key: 'w1', at: start }), rules)).toEqual({
       name: 'deal.won',

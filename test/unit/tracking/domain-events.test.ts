@@ -7,6 +7,7 @@ import {
   eventTracked,
   type ItemChange,
   itemsToDeleteAfterExpiry,
+  profileConsentChanged,
   profileIdentified,
   profileMerged,
   TRACKING_EVENTS,
@@ -108,6 +109,7 @@ describe('domain events of a stored tracking event', () => {
         landingPage: '/checkout/done',
         device: 'mobile',
         properties: { order_id: 'ord-1001', revenue: 129.5, currency: 'EUR', products: [{ sku: 'PRO-1Y' }] },
+        hasEmail: false,
         sessionStart: false,
         session: null,
         firstTouch: null,
@@ -136,6 +138,25 @@ describe('domain events of a stored tracking event', () => {
       session: { channel: 'email', campaign: 'spring-sale', landingPage: '/checkout/done', device: 'mobile' },
       firstTouch: { channel: 'organic search', campaign: null },
     });
+  });
+
+  it('says whether the event made an email address known, without repeating the address', () => {
+    const signUp: EnrichedEvent = {
+      ...orderCompleted(),
+      event: 'Signed Up',
+      properties: { email: 'Ada@Example.com' },
+    };
+    const identify: EnrichedEvent = {
+      ...orderCompleted(),
+      type: 'identify',
+      traits: { email: 'not an address' },
+    };
+
+    const [withEmail] = domainEventsFor(eventInsert(signUp));
+    const [withoutEmail] = domainEventsFor(eventInsert(identify));
+
+    expect(withEmail?.detail).toMatchObject({ hasEmail: true });
+    expect(withoutEmail?.detail).toMatchObject({ hasEmail: false });
   });
 
   it('reports absent event fields of an anonymous page view as null', () => {
@@ -343,6 +364,7 @@ describe('the catalogue', () => {
       'event.tracked': eventTracked.detail,
       'profile.identified': profileIdentified.detail,
       'profile.merged': profileMerged.detail,
+      'profile.consent_changed': profileConsentChanged.detail,
     };
 
     const produced = changes.flatMap(domainEventsFor);

@@ -124,8 +124,26 @@ function pageView(
   return tracked({ type: 'page', at: at(minutes), touch, ...fields });
 }
 
+/** A track call from the browser snippet, which sends page context with every call. */
 function trackEvent(name: string, minutes: number, fields: Partial<NormalizedEvent> = {}): EnrichedEvent {
-  return tracked({ type: 'track', event: name, at: at(minutes), ...fields });
+  return tracked({
+    type: 'track',
+    event: name,
+    at: at(minutes),
+    context: { page: { path: '/' } },
+    ...fields,
+  });
+}
+
+/** A track call from a server library (a CRM, a backend): no page or app context. */
+function serverTrack(name: string, minutes: number, fields: Partial<NormalizedEvent> = {}): EnrichedEvent {
+  return tracked({
+    type: 'track',
+    event: name,
+    at: at(minutes),
+    context: { library: { name: 'analytics-node' } },
+    ...fields,
+  });
 }
 
 function identify(minutes: number, traits: JsonObject, fields: Partial<NormalizedEvent> = {}): EnrichedEvent {
@@ -443,6 +461,38 @@ describe('sessions', () => {
     expect(profile.counters.sessions).toBe(2);
   });
 
+  it('does not count a server-side track call after a gap as a visit', () => {
+    const profile = profileFrom([[pageView(0, ORGANIC_SEARCH)], [serverTrack('deal.won', 600)]]);
+
+    expect(profile.counters.sessions).toBe(1);
+    expect(profile.session).toMatchObject({ startedAt: at(0), lastEventAt: at(0) });
+  });
+
+  it('does not let server-side calls keep a session alive', () => {
+    const profile = profileFrom([
+      [pageView(0, ORGANIC_SEARCH)],
+      [serverTrack('Email Opened', 20)],
+      [pageView(40, INTERNAL)],
+    ]);
+
+    expect(profile.counters.sessions).toBe(2);
+  });
+
+  it('does not open a session for an imported contact that never visited', () => {
+    const profile = profileFrom([[identify(0, { email: 'ada@example.com' })], [serverTrack('deal.won', 5)]]);
+
+    expect(profile.counters.sessions).toBe(0);
+    expect(profile.session).toBeNull();
+  });
+
+  it('opens a session for a track call from a browser or an app', () => {
+    const browser = profileFrom([[trackEvent('Signed Up', 0)]]);
+    const app = profileFrom([[serverTrack('Opened App', 0, { context: { app: { name: 'Acme' } } })]]);
+
+    expect(browser.counters.sessions).toBe(1);
+    expect(app.counters.sessions).toBe(1);
+  });
+
   it('does not start a session for an event older than the current session', () => {
     const profile = profileFrom([[pageView(120, ORGANIC_SEARCH)], [pageView(10, FACEBOOK_POST)]]);
 
@@ -482,7 +532,7 @@ describe('consent on a profile', () => {
       ],
     ]);
 
-    expect(profile.consent).toEqual({
+    expect(profile.consent).toMatchObject({
       categoryPreferences: { analytics: true, advertising: false },
       updatedAt: at(0),
       source: 'src_website',

@@ -1,0 +1,132 @@
+// Defects the hostile-input fuzz suite (test/e2e/fuzz.test.ts) found in tracking, each reproduced as plain data.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Collector, type CollectPorts, type CollectRequest } from '../../../functions/tracking/collect.ts';
+import type { EnrichedEvent, JsonObject } from '../../../functions/tracking/model.ts';
+import {
+  applyTraits,
+  emptyTraits,
+  MAX_TRAITS_BYTES,
+  mergeTraits,
+  type ProfileTraits,
+} from '../../../functions/tracking/profile.ts';
+
+function identify(minute: number, traits: JsonObject): EnrichedEvent {
+  const time = new Date(Date.UTC(2024, 5, 3, 9, minute)).toISOString();
+  return {
+    type: 'identify',
+    protocol: 'segment',
+    messageId: `m-${minute}-${Object.keys(traits).join('-')}`,
+    userId: 'victim',
+    traits,
+    properties: {},
+    context: {},
+    sourceId: 'src',
+    enrichment: {
+      eventTime: time,
+      receivedAt: time,
+      touch: {
+        channel: 'direct',
+        campaign: null,
+        landingPage: null,
+        referrer: null,
+        source: null,
+        medium: null,
+      },
+      device: 'desktop',
+      isBot: false,
+      ip: null,
+      browser: null,
+      os: null,
+    },
+  };
+}
+
+/** 30 KB that gzip cannot shrink much, as an attacker would send to fill a profile. */
+function incompressible(): string {
+  return randomBytes(22_000).toString('base64');
+}
+
+function storedBytes(traits: ProfileTraits): number {
+  return Buffer.byteLength(JSON.stringify({ traits: traits.traits, setBy: traits.setBy }));
+}
+
+describe('a profile flooded with large traits', () => {
+  it('stops taking new traits before its item could outgrow DynamoDB, and keeps the ones it had', () => {
+    const flood = Array.from({ length: 20 }, (_, minute) =>
+      identify(minute, { [`blob${minute}`]: incompressible() }),
+    );
+
+    const traits = applyTraits(emptyTraits('p1'), [identify(0, { plan: 'pro' }), ...flood]);
+
+    expect(storedBytes(traits)).toBeLessThanOrEqual(MAX_TRAITS_BYTES);
+    expect(traits.traits.plan).toBe('pro');
+    expect(Object.keys(traits.traits).length).toBeLessThan(21);
+  });
+
+  it('still updates a trait it already holds when the update does not grow it', () => {
+    const flood = Array.from({ length: 20 }, (_, minute) =>
+      identify(minute, { [`blob${minute}`]: incompressible() }),
+    );
+    const full = applyTraits(emptyTraits('p1'), [identify(0, { plan: 'pro' }), ...flood]);
+
+    const updated = applyTraits(full, [identify(59, { plan: 'max' })]);
+
+    expect(updated.traits.plan).toBe('max');
+  });
+
+  it('merges two full profiles into one that still fits', () => {
+    const fill = (prefix: string) =>
+      applyTraits(
+        emptyTraits(prefix),
+        Array.from({ length: 20 }, (_, minute) =>
+          identify(minute, { [`${prefix}${minute}`]: incompressible() }),
+        ),
+      );
+
+    const merged = mergeTraits(fill('a'), fill('b'));
+
+    expect(storedBytes(merged)).toBeLessThanOrEqual(MAX_TRAITS_BYTES);
+  });
+});
+
+const NO_PORTS: CollectPorts = {
+  sourceForWriteKey: async () => undefined,
+  ingest: async () => ({ accepted: 0, duplicates: 0, bots: 0, consentWithheld: 0, merges: [] }),
+  countRejected: async () => undefined,
+};
+
+function snippetRequest(headers: Record<string, string>): CollectRequest {
+  return {
+    method: 'GET',
+    path: '/v1/snippet.js',
+    headers,
+    query: {},
+    body: undefined,
+    isBase64Encoded: false,
+    receivedAt: new Date('2024-06-03T12:00:00.000Z'),
+  };
+}
+
+describe('the snippet asked for through hostile proxy headers', () => {
+  it('ignores a forwarded host that is not a host name and posts to the real host instead', async () => {
+    const response = await new Collector(NO_PORTS).handle(
+      snippetRequest({
+        host: 'track.example.com',
+        'x-forwarded-host': 'evil.example/"+alert(1)+"',
+        'x-forwarded-proto': 'javascript',
+      }),
+    );
+
+    expect(response.body).toContain('"https://track.example.com"');
+    expect(response.body).not.toContain('evil.example');
+  });
+
+  it('tells shared caches that the script differs by host, so one caller cannot poison it for everyone', async () => {
+    const response = await new Collector(NO_PORTS).handle(
+      snippetRequest({ host: 'track.example.com', 'x-forwarded-host': 'attacker.example' }),
+    );
+
+    expect(response.headers.vary).toMatch(/x-forwarded-host/);
+  });
+});
