@@ -2,15 +2,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
-import { ProfileFactsLoader } from '../journeys/facts-store.ts';
 import { DynamoDbProfileScanner } from '../journeys/profile-scanner.ts';
-import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
-import { DEFAULT_CONSENT_POLICY } from '../messaging/policy.ts';
 import {
   BusBackfillRequests,
-  CachedSegmentCatalog,
   DynamoDbBackfillProgress,
-  TrackingSegmentProfiles,
+  segmentEvaluationEnvironment,
+  segmentServiceFor,
 } from '../segments/aws-adapters.ts';
 import { SegmentBackfill } from '../segments/backfill.ts';
 import {
@@ -19,58 +16,18 @@ import {
   type SegmentDefinition,
   SegmentDefinitionError,
 } from '../segments/definition.ts';
-import { DynamoDbRecheckIndex } from '../segments/dynamodb-rechecks.ts';
-import { DynamoDbSegmentStore } from '../segments/dynamodb-store.ts';
 import { membersCsv, type SegmentMemberRow } from '../segments/membership.ts';
-import { SegmentService } from '../segments/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { HttpError, type HttpEvent, type HttpResult, httpHandler, json } from '../shared/http.ts';
 import { readJsonBody } from '../shared/request.ts';
-import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import { normalizeEmail } from '../tracking/profile.ts';
 
-const csv = z
-  .string()
-  .transform((value) => value.split(',').map((part) => part.trim()))
-  .pipe(z.array(z.string().min(1)).min(1));
-
-const env = readEnvironment({
-  PROFILE_TABLE: z.string().min(1),
-  EVENT_BUS_NAME: z.string().min(1),
-  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
-  CONSENT_CATEGORIES: csv.optional(),
-  REQUIRE_OPT_IN: z.enum(['true', 'false']).default('false'),
-});
+const env = readEnvironment({ ...segmentEvaluationEnvironment, EVENT_BUS_NAME: z.string().min(1) });
 
 const dynamodb = new DynamoDBClient({});
-const store = new DynamoDbSegmentStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
-const tracking = new DynamoDbTrackingStore({
-  client: dynamodb,
-  tableName: env.PROFILE_TABLE,
-  eventRetentionDays: env.EVENT_RETENTION_DAYS,
-});
 const progress = new DynamoDbBackfillProgress(dynamodb, env.PROFILE_TABLE);
 // Always fresh: the admin API must see a definition it has just saved.
-const catalog = new CachedSegmentCatalog(store, { refreshMs: 0 });
-const service = new SegmentService({
-  catalog,
-  profiles: new TrackingSegmentProfiles({
-    tracking,
-    lead: new ProfileFactsLoader({ client: dynamodb, tableName: env.PROFILE_TABLE, tracking }),
-    addresses: new DynamoDbMessagingStore({
-      client: dynamodb,
-      tableName: env.PROFILE_TABLE,
-      messageRetentionDays: 1,
-    }),
-    consentPolicy: {
-      categories: env.CONSENT_CATEGORIES ?? DEFAULT_CONSENT_POLICY.categories,
-      requireOptIn: env.REQUIRE_OPT_IN === 'true',
-    },
-  }),
-  store,
-  timers: new DynamoDbRecheckIndex(dynamodb, env.PROFILE_TABLE),
-  now: () => new Date(),
-});
+const { service, store, catalog, tracking } = segmentServiceFor({ client: dynamodb, env, refreshMs: 0 });
 const backfill = new SegmentBackfill({
   scanner: new DynamoDbProfileScanner(dynamodb, env.PROFILE_TABLE),
   service,

@@ -1,4 +1,4 @@
-// Pages through every stored profile (its TRAITS item) in parallel scan segments, for date-trigger backfills.
+// Pages through every stored profile (its TRAITS or core item) in parallel scan segments, for backfills and rescores.
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import { BACKFILL_PAGE_ITEMS, type ProfilePage, type ProfileScanner } from './backfill.ts';
@@ -27,6 +27,11 @@ export class DynamoDbProfileScanner implements ProfileScanner {
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly pageItems: number = BACKFILL_PAGE_ITEMS,
+    /**
+     * Which item stands for a profile: `TRAITS` (profiles with traits, what date triggers and segments read) or
+     * `PROFILE`, the core every profile has (anonymous ones included).
+     */
+    private readonly item: 'TRAITS' | 'PROFILE' = 'TRAITS',
   ) {}
 
   async page(input: { segment: number; totalSegments: number; cursor: string | null }): Promise<ProfilePage> {
@@ -37,9 +42,9 @@ export class DynamoDbProfileScanner implements ProfileScanner {
         Segment: input.segment,
         TotalSegments: input.totalSegments,
         Limit: this.pageItems,
-        FilterExpression: 'sk = :traits',
+        FilterExpression: 'sk = :item',
         ProjectionExpression: 'pk',
-        ExpressionAttributeValues: { ':traits': { S: 'TRAITS' } },
+        ExpressionAttributeValues: { ':item': { S: this.item } },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );

@@ -3,7 +3,6 @@ import { gunzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -19,6 +18,7 @@ import { addressHash } from '../messaging/address.ts';
 import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
 import { DynamoDbSegmentStore } from '../segments/dynamodb-store.ts';
 import { recheckPartition, recheckShard } from '../segments/recheck.ts';
+import { deleteKeys } from '../shared/dynamodb-batch.ts';
 import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import type { JsonValue } from '../tracking/model.ts';
 import { type Identity, identityKey, type ProfileCore } from '../tracking/profile.ts';
@@ -38,7 +38,6 @@ import type { ErasureJob, PrivacyStore } from './store.ts';
 type Item = Record<string, AttributeValue>;
 
 /** BatchWriteItem and BatchGetItem limits. */
-const BATCH_WRITE_SIZE = 25;
 const BATCH_GET_SIZE = 100;
 const MAX_BATCH_ATTEMPTS = 10;
 /** A leaving decision later than any membership change, so it always wins the segment store's ordering check. */
@@ -392,20 +391,7 @@ export class DynamoDbPrivacyStore implements PrivacyStore {
   }
 
   private async deleteKeys(keys: readonly Item[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += BATCH_WRITE_SIZE) {
-      let pending = keys.slice(i, i + BATCH_WRITE_SIZE).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; pending.length > 0; attempt += 1) {
-        if (attempt >= MAX_BATCH_ATTEMPTS)
-          throw new Error('items could not be deleted: DynamoDB kept them unprocessed');
-        if (attempt > 0) await backoff(attempt);
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-        );
-        pending = (UnprocessedItems?.[this.tableName] ?? []).flatMap((request) =>
-          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
-        );
-      }
-    }
+    await deleteKeys({ client: this.client, tableName: this.tableName, keys });
   }
 
   async addressStates(

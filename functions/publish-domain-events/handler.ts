@@ -1,5 +1,11 @@
 // Publishes tracking, messaging, journey and segment domain events from the profile store's stream (the outbox): none is lost.
-import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
@@ -10,10 +16,11 @@ import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { publishEvents } from '../shared/publish.ts';
 import {
+  cleanUpAfterExpiry,
   decodeData,
   domainEventsFor,
+  type ExpiryCleanUp,
   eventTracked,
-  itemsToDeleteAfterExpiry,
   type TrackingDomainEvent,
 } from '../tracking/domain-events.ts';
 
@@ -35,7 +42,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     const pk = record.dynamodb?.Keys?.pk?.S;
     const sk = record.dynamodb?.Keys?.sk?.S;
     if (!pk || !sk) continue;
-    let expired: Array<{ pk: string; sk: string }> = [];
+    let expired: ExpiryCleanUp | undefined;
     try {
       if (sk === 'MESSAGE' && pk.startsWith('MESSAGE#')) {
         const events = messagingEventsFor(
@@ -73,7 +80,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
         oldData: decodeData(record.dynamodb?.OldImage?.d?.B),
       };
       for (const domainEvent of domainEventsFor(change)) outgoing.push({ sequenceNumber, domainEvent });
-      expired = itemsToDeleteAfterExpiry({ ...change, removedBy: record.userIdentity?.principalId });
+      expired = cleanUpAfterExpiry({ ...change, removedBy: record.userIdentity?.principalId });
     } catch (error) {
       // A record we cannot read will never become readable: retrying it would block the shard. Skip it, loudly.
       logger.error('stream record is not a readable tracking or message item', {
@@ -82,14 +89,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       });
     }
     try {
-      // Idempotent: deleting an item that is already gone succeeds.
-      for (const key of expired)
-        await dynamodb.send(
-          new DeleteItemCommand({
-            TableName: env.PROFILE_TABLE,
-            Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-          }),
-        );
+      if (expired !== undefined) await cleanUp(expired);
     } catch (error) {
       // Unlike an unreadable record, a throttled or failed delete succeeds later: retry from this record, so an
       // expired profile's traits are never left behind. Its events go out with the retry.
@@ -125,4 +125,44 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     tracked: outgoing.filter(({ domainEvent }) => domainEvent.detailType === 'event.tracked').length,
   });
   return { batchItemFailures: cleanUpFailedAt === undefined ? [] : [{ itemIdentifier: cleanUpFailedAt }] };
+}
+
+/** Removes what an expired anonymous profile leaves behind. Idempotent: deleting what is gone succeeds. */
+async function cleanUp(expired: ExpiryCleanUp): Promise<void> {
+  // DeleteItem one by one, not BatchWriteItem: its IAM action would also allow writes. There are few per visitor.
+  const key = (item: { pk: string; sk: string }) => ({ pk: { S: item.pk }, sk: { S: item.sk } });
+  const remove = (Key: Record<string, AttributeValue>) =>
+    dynamodb.send(new DeleteItemCommand({ TableName: env.PROFILE_TABLE, Key }));
+  for (const item of expired.items) await remove(key(item));
+  for (const pointer of expired.pointers) {
+    try {
+      await dynamodb.send(
+        new DeleteItemCommand({
+          TableName: env.PROFILE_TABLE,
+          Key: key(pointer),
+          // The visitor came back meanwhile and the pointer names a new profile: it is not ours to delete.
+          ConditionExpression: 'attribute_not_exists(pk) OR profileId = :profile',
+          ExpressionAttributeValues: { ':profile': { S: pointer.profileId } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  for (const partition of expired.eventPartitions) {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new QueryCommand({
+          TableName: env.PROFILE_TABLE,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: partition } },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) await remove(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
 }

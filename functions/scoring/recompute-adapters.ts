@@ -6,14 +6,13 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  ScanCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import * as z from 'zod';
 import type { IncomingEvent } from '../journeys/model.ts';
+import { DynamoDbProfileScanner } from '../journeys/profile-scanner.ts';
 import { publishEvents } from '../shared/publish.ts';
 import { domainEventsFor } from '../tracking/domain-events.ts';
 import type { EnrichedEvent, JsonObject } from '../tracking/model.ts';
@@ -22,7 +21,6 @@ import type { TrackingStore } from '../tracking/store.ts';
 import {
   type PageResult,
   type ProfileHistory,
-  type ProfilePage,
   RECOMPUTE_PAGE_ITEMS,
   type RecomputeProgress,
   type RecomputeProgressStore,
@@ -50,52 +48,14 @@ const progressKey = (version: number): Attributes => ({
   sk: { S: `${PROGRESS_PREFIX}${versionText(version)}` },
 });
 
-const cursorSchema = z.object({ pk: z.string(), sk: z.string() });
-
-function encodeCursor(key: Attributes | undefined): string | null {
-  const pk = key?.pk?.S;
-  const sk = key?.sk?.S;
-  if (pk === undefined || sk === undefined) return null;
-  return Buffer.from(JSON.stringify({ pk, sk })).toString('base64url');
-}
-
-function decodeCursor(cursor: string | null): Attributes | undefined {
-  if (cursor === null) return undefined;
-  const key = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  return { pk: { S: key.pk }, sk: { S: key.sk } };
-}
-
 /**
  * Every profile's core item (`PROFILE#<id>`/`PROFILE`): anonymous profiles with behaviour points have no traits item,
  * and profiles with traits but no lead item yet get their fit scores. A Scan reads the whole table (events included),
  * about one read unit per 4 KB stored, once per published rules version.
  */
-export class DynamoDbRecomputeScanner implements RecomputeScanner {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly pageItems: number = RECOMPUTE_PAGE_ITEMS,
-  ) {}
-
-  async page(input: { segment: number; totalSegments: number; cursor: string | null }): Promise<ProfilePage> {
-    const start = decodeCursor(input.cursor);
-    const result = await this.client.send(
-      new ScanCommand({
-        TableName: this.tableName,
-        Segment: input.segment,
-        TotalSegments: input.totalSegments,
-        Limit: this.pageItems,
-        FilterExpression: 'sk = :profile',
-        ProjectionExpression: 'pk',
-        ExpressionAttributeValues: { ':profile': { S: 'PROFILE' } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    const profileIds = (result.Items ?? [])
-      .map((item) => item.pk?.S)
-      .filter((pk): pk is string => pk?.startsWith('PROFILE#') === true)
-      .map((pk) => pk.slice('PROFILE#'.length));
-    return { profileIds, cursor: encodeCursor(result.LastEvaluatedKey) };
+export class DynamoDbRecomputeScanner extends DynamoDbProfileScanner implements RecomputeScanner {
+  constructor(client: DynamoDBClient, tableName: string, pageItems: number = RECOMPUTE_PAGE_ITEMS) {
+    super(client, tableName, pageItems, 'PROFILE');
   }
 }
 

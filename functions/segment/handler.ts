@@ -3,75 +3,33 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { ProfileFactsLoader } from '../journeys/facts-store.ts';
 import { DynamoDbProfileScanner } from '../journeys/profile-scanner.ts';
-import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
-import { DEFAULT_CONSENT_POLICY } from '../messaging/policy.ts';
 import {
   BusBackfillRequests,
-  CachedSegmentCatalog,
   DynamoDbBackfillProgress,
   recheckMessageSchema,
-  TrackingSegmentProfiles,
+  segmentEvaluationEnvironment,
+  segmentServiceFor,
 } from '../segments/aws-adapters.ts';
 import { SegmentBackfill, type SegmentBackfillRequest } from '../segments/backfill.ts';
 import { dependentSegments } from '../segments/definition.ts';
 import { segmentBackfillRequested } from '../segments/domain-events.ts';
-import { DynamoDbRecheckIndex } from '../segments/dynamodb-rechecks.ts';
-import { DynamoDbSegmentStore } from '../segments/dynamodb-store.ts';
-import { SegmentService } from '../segments/service.ts';
 import { readEnvironment } from '../shared/environment.ts';
 import { logger } from '../shared/logger.ts';
 import { batchFailures, type KeyedWork, runByKey } from '../shared/sqs-batch.ts';
-import { consentPurposesVariable } from '../tracking/consent.ts';
-import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
-
-const csv = z
-  .string()
-  .transform((value) => value.split(',').map((part) => part.trim()))
-  .pipe(z.array(z.string().min(1)).min(1));
 
 const env = readEnvironment({
-  PROFILE_TABLE: z.string().min(1),
+  ...segmentEvaluationEnvironment,
   EVENT_BUS_NAME: z.string().min(1),
-  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
   /** How often an instance re-reads segment definitions. */
   SEGMENT_REFRESH_SECONDS: z.coerce.number().int().min(0).default(10),
-  /** The send policy's consent settings, so `{ consent: "email" }` means what the sender will allow. */
-  CONSENT_CATEGORIES: csv.optional(),
-  REQUIRE_OPT_IN: z.enum(['true', 'false']).default('false'),
-  /** Categories per consent purpose, for `{ purpose }` rule leaves. */
-  CONSENT_PURPOSES: consentPurposesVariable.optional(),
 });
 
 const dynamodb = new DynamoDBClient({});
-const tracking = new DynamoDbTrackingStore({
+const { service, store, catalog } = segmentServiceFor({
   client: dynamodb,
-  tableName: env.PROFILE_TABLE,
-  eventRetentionDays: env.EVENT_RETENTION_DAYS,
-});
-const store = new DynamoDbSegmentStore({ client: dynamodb, tableName: env.PROFILE_TABLE });
-const catalog = new CachedSegmentCatalog(store, { refreshMs: env.SEGMENT_REFRESH_SECONDS * 1000 });
-const service = new SegmentService({
-  catalog,
-  profiles: new TrackingSegmentProfiles({
-    tracking,
-    lead: new ProfileFactsLoader({ client: dynamodb, tableName: env.PROFILE_TABLE, tracking }),
-    // Only address state is read; retention matters to writes.
-    addresses: new DynamoDbMessagingStore({
-      client: dynamodb,
-      tableName: env.PROFILE_TABLE,
-      messageRetentionDays: 1,
-    }),
-    consentPolicy: {
-      categories: env.CONSENT_CATEGORIES ?? DEFAULT_CONSENT_POLICY.categories,
-      requireOptIn: env.REQUIRE_OPT_IN === 'true',
-    },
-    ...(env.CONSENT_PURPOSES === undefined ? {} : { purposes: env.CONSENT_PURPOSES }),
-  }),
-  store,
-  timers: new DynamoDbRecheckIndex(dynamodb, env.PROFILE_TABLE),
-  now: () => new Date(),
+  env,
+  refreshMs: env.SEGMENT_REFRESH_SECONDS * 1000,
 });
 const backfill = new SegmentBackfill({
   scanner: new DynamoDbProfileScanner(dynamodb, env.PROFILE_TABLE),

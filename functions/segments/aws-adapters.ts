@@ -10,13 +10,15 @@ import {
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { factEventsOf, type ProfileFactsLoader } from '../journeys/facts-store.ts';
+import { factEventsOf, ProfileFactsLoader } from '../journeys/facts-store.ts';
 import { type FactEvent, MAX_FACT_EVENTS } from '../journeys/model.ts';
 import { addressHash } from '../messaging/address.ts';
-import type { ConsentPolicy } from '../messaging/policy.ts';
+import { DynamoDbMessagingStore } from '../messaging/dynamodb-store.ts';
+import { type ConsentPolicy, DEFAULT_CONSENT_POLICY } from '../messaging/policy.ts';
 import type { AddressStore } from '../messaging/store.ts';
 import { publishEvents } from '../shared/publish.ts';
-import type { PurposeCategories } from '../tracking/consent.ts';
+import { consentPurposesVariable, type PurposeCategories } from '../tracking/consent.ts';
+import { DynamoDbTrackingStore } from '../tracking/dynamodb-store.ts';
 import type { Identity } from '../tracking/profile.ts';
 import { normalizeEmail } from '../tracking/profile.ts';
 import type { TrackingStore } from '../tracking/store.ts';
@@ -28,8 +30,16 @@ import {
   type SegmentBackfillRequest,
 } from './backfill.ts';
 import { segmentBackfillRequested } from './domain-events.ts';
+import { DynamoDbRecheckIndex } from './dynamodb-rechecks.ts';
+import { DynamoDbSegmentStore } from './dynamodb-store.ts';
 import type { DueRecheck, RecheckSender } from './recheck.ts';
-import type { LiveSegment, SegmentCatalog, SegmentProfile, SegmentProfiles } from './service.ts';
+import {
+  type LiveSegment,
+  type SegmentCatalog,
+  type SegmentProfile,
+  type SegmentProfiles,
+  SegmentService,
+} from './service.ts';
 import type { SegmentStore } from './store.ts';
 
 /**
@@ -306,4 +316,69 @@ export class DynamoDbBackfillProgress implements BackfillProgressStore {
       finishedAt: item.finishedAt?.S ?? null,
     };
   }
+}
+
+const csvList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()))
+  .pipe(z.array(z.string().min(1)).min(1));
+
+/**
+ * The environment every function that evaluates segments reads (lib/constructs/segments.ts sets it): the send
+ * policy's consent settings, so `{ consent: "email" }` means what the sender will allow, and the categories per
+ * consent purpose, for `{ purpose }` rule leaves.
+ */
+export const segmentEvaluationEnvironment = {
+  PROFILE_TABLE: z.string().min(1),
+  EVENT_RETENTION_DAYS: z.coerce.number().int().positive().default(396),
+  CONSENT_CATEGORIES: csvList.optional(),
+  REQUIRE_OPT_IN: z.enum(['true', 'false']).default('false'),
+  CONSENT_PURPOSES: consentPurposesVariable.optional(),
+};
+export type SegmentEvaluationEnvironment = z.output<z.ZodObject<typeof segmentEvaluationEnvironment>>;
+
+/**
+ * The segment service over the profile table, as the segment function and the segments admin API both evaluate
+ * with it: same facts, same consent, same rechecks. `refreshMs` is how long definitions may be cached.
+ */
+export function segmentServiceFor({
+  client,
+  env,
+  refreshMs,
+}: {
+  client: DynamoDBClient;
+  env: SegmentEvaluationEnvironment;
+  refreshMs: number;
+}): {
+  service: SegmentService;
+  store: DynamoDbSegmentStore;
+  catalog: CachedSegmentCatalog;
+  tracking: DynamoDbTrackingStore;
+} {
+  const tableName = env.PROFILE_TABLE;
+  const tracking = new DynamoDbTrackingStore({
+    client,
+    tableName,
+    eventRetentionDays: env.EVENT_RETENTION_DAYS,
+  });
+  const store = new DynamoDbSegmentStore({ client, tableName });
+  const catalog = new CachedSegmentCatalog(store, { refreshMs });
+  const service = new SegmentService({
+    catalog,
+    profiles: new TrackingSegmentProfiles({
+      tracking,
+      lead: new ProfileFactsLoader({ client, tableName, tracking }),
+      // Only address state is read; retention matters to writes.
+      addresses: new DynamoDbMessagingStore({ client, tableName, messageRetentionDays: 1 }),
+      consentPolicy: {
+        categories: env.CONSENT_CATEGORIES ?? DEFAULT_CONSENT_POLICY.categories,
+        requireOptIn: env.REQUIRE_OPT_IN === 'true',
+      },
+      ...(env.CONSENT_PURPOSES === undefined ? {} : { purposes: env.CONSENT_PURPOSES }),
+    }),
+    store,
+    timers: new DynamoDbRecheckIndex(client, tableName),
+    now: () => new Date(),
+  });
+  return { service, store, catalog, tracking };
 }

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { defineDomainEvent } from '../shared/events.ts';
 import { consentChanged } from './consent.ts';
 import { DEVICE_TYPES, EVENT_TYPES } from './model.ts';
-import { emailOf } from './profile.ts';
+import { emailOf, identityKey } from './profile.ts';
 import { CHANNELS, enrichedEventSchema, eventSessionSchema, profileCoreSchema } from './schemas.ts';
 
 export const eventTracked = defineDomainEvent({
@@ -105,19 +105,44 @@ export interface ItemChange {
   readonly oldData?: unknown;
 }
 
+/** What to remove once DynamoDB's TTL removed an anonymous profile, so nothing of the visitor outlives it. */
+export interface ExpiryCleanUp {
+  /** The profile's traits item. */
+  readonly items: ReadonlyArray<{ pk: string; sk: string }>;
+  /** Identity pointers to delete only while they still point to the expired profile (a visitor may be back). */
+  readonly pointers: ReadonlyArray<{ pk: string; sk: string; profileId: string }>;
+  /** Partitions of raw events filed under the profile's anonymous ids. */
+  readonly eventPartitions: readonly string[];
+}
+
+const NOTHING: ExpiryCleanUp = { items: [], pointers: [], eventPartitions: [] };
+
 /**
- * Items to delete when DynamoDB's TTL removed a profile (an anonymous profile never identified): its traits item.
- * Only TTL deletions count (the stream marks them with the DynamoDB service principal); erasure has its own path.
+ * What to delete when DynamoDB's TTL removed a profile (an anonymous profile never identified): its traits, and
+ * unless it was merged into another profile (which then owns its anonymous ids and their events), its identity
+ * pointers and its raw events, which would otherwise stay for `eventRetentionDays`. Only TTL deletions count (the
+ * stream marks them with the DynamoDB service principal); erasure has its own path.
  */
-export function itemsToDeleteAfterExpiry(change: {
+export function cleanUpAfterExpiry(change: {
   readonly eventName: string;
   readonly keys: { readonly pk: string; readonly sk: string };
+  readonly oldData?: unknown;
   readonly removedBy?: string;
-}): Array<{ pk: string; sk: string }> {
+}): ExpiryCleanUp {
   if (change.eventName !== 'REMOVE' || change.keys.sk !== 'PROFILE' || !change.keys.pk.startsWith('PROFILE#'))
-    return [];
-  if (change.removedBy !== 'dynamodb.amazonaws.com') return [];
-  return [{ pk: change.keys.pk, sk: 'TRAITS' }];
+    return NOTHING;
+  if (change.removedBy !== 'dynamodb.amazonaws.com') return NOTHING;
+  const traits = { pk: change.keys.pk, sk: 'TRAITS' };
+  const profile = storedProfile.safeParse(change.oldData);
+  // Identified or merged away: the identifiers belong to a profile that lives on.
+  if (!profile.success || profile.data.mergedInto !== null || profile.data.userId !== null)
+    return { ...NOTHING, items: [traits] };
+  const anonymous = profile.data.anonymousIds.map((value) => identityKey({ kind: 'anonymousId', value }));
+  return {
+    items: [traits],
+    pointers: anonymous.map((key) => ({ pk: `IDENTITY#${key}`, sk: 'IDENTITY', profileId: profile.data.id })),
+    eventPartitions: anonymous.map((key) => `EVENTS#${key}`),
+  };
 }
 
 /** Decodes a stream image's gzip `d` attribute, given either bytes or Lambda's base64 string. */

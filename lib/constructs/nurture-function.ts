@@ -104,8 +104,8 @@ function copyDataHooks(directories: readonly string[]): ICommandHooks {
   };
 }
 
-/** `deleteOnly`: DeleteItem and nothing else (clean-up jobs). */
-export type TableAccess = 'read' | 'readWrite' | 'deleteOnly';
+/** `deleteOnly`: DeleteItem and nothing else; `queryAndDelete`: also Query, to find what to delete (clean-up jobs). */
+export type TableAccess = 'read' | 'readWrite' | 'deleteOnly' | 'queryAndDelete';
 export type QueueAccess = 'send' | 'consume';
 
 export class NurtureFunction extends Construct {
@@ -184,6 +184,7 @@ export class NurtureFunction extends Construct {
   bindTable(envVar: string, table: ITable, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this.role);
     else if (access === 'deleteOnly') table.grant(this.role, 'dynamodb:DeleteItem');
+    else if (access === 'queryAndDelete') table.grant(this.role, 'dynamodb:Query', 'dynamodb:DeleteItem');
     else table.grantReadWriteData(this.role);
     // The grant covers `<table>/index/*`: the table's own secondary indexes, nothing else.
     const arn: unknown = Stack.of(this).resolve(table.tableArn);

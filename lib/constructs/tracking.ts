@@ -126,8 +126,8 @@ export class Tracking extends Construct {
       timeout: Duration.seconds(60),
     })
       .bindEventBus('EVENT_BUS_NAME', props.eventBus)
-      // Removes the traits of anonymous profiles that DynamoDB's TTL expired.
-      .bindTable('PROFILE_TABLE', props.table, 'deleteOnly');
+      // Removes what anonymous profiles that DynamoDB's TTL expired leave behind: traits, identity pointers, events.
+      .bindTable('PROFILE_TABLE', props.table, 'queryAndDelete');
     this.publisher.function.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,

@@ -2,10 +2,12 @@
 // the fault proxy: a failed delete is retried from its record, never skipped.
 
 import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
+import { emptyProfile } from '../../../functions/tracking/profile.ts';
 import { DynamoDbFaultProxy } from '../../../lib/local/dynamodb-fault-proxy.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../lib/local/emulators.ts';
 import { createProfileStoreTable, dynamodb, endpoints, uniqueName } from '../clients.ts';
@@ -55,16 +57,39 @@ afterAll(async () => {
   await new Promise<void>((resolve) => eventBridge.close(() => resolve()));
 });
 
-/** The stream record DynamoDB writes when its TTL removed an anonymous profile's core item. */
-function expiredProfile(profile: string, sequenceNumber: string): DynamoDBStreamEvent['Records'][number] {
+/** The stream record DynamoDB writes when its TTL removed an anonymous profile's core item (old image included). */
+function expiredProfile(
+  profile: string,
+  sequenceNumber: string,
+  anonymousIds: readonly string[] = [],
+): DynamoDBStreamEvent['Records'][number] {
+  const core = { ...emptyProfile(profile), anonymousIds: [...anonymousIds] };
+  const { version: _version, ...stored } = core;
   return {
     eventName: 'REMOVE',
     userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
     dynamodb: {
       SequenceNumber: sequenceNumber,
       Keys: { pk: { S: `PROFILE#${profile}` }, sk: { S: 'PROFILE' } },
+      OldImage: { d: { B: gzipSync(JSON.stringify(stored)).toString('base64') } },
     },
   };
+}
+
+async function put(item: Record<string, string>): Promise<void> {
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: value }])),
+    }),
+  );
+}
+
+async function exists(pk: string, sk: string): Promise<boolean> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: sk } } }),
+  );
+  return Item !== undefined;
 }
 
 async function putTraits(profile: string): Promise<void> {
@@ -84,6 +109,21 @@ async function traitsExist(profile: string): Promise<boolean> {
 }
 
 describe('clean-up after an anonymous profile expired', () => {
+  it('removes the visitor’s identity pointers and raw events, but not a pointer a returning visitor took over', async () => {
+    await put({ pk: 'IDENTITY#a:gone-1', sk: 'IDENTITY', profileId: 'a_expired-9' });
+    await put({ pk: 'IDENTITY#a:back-1', sk: 'IDENTITY', profileId: 'a_returned' });
+    for (const n of [1, 2, 3]) await put({ pk: 'EVENTS#a:gone-1', sk: `EVT#src#m${n}`, d: 'event' });
+    await put({ pk: 'EVENTS#a:other', sk: 'EVT#src#m1', d: 'someone else' });
+
+    const result = await handler({ Records: [expiredProfile('a_expired-9', '300', ['gone-1', 'back-1'])] });
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await exists('IDENTITY#a:gone-1', 'IDENTITY')).toBe(false);
+    expect(await exists('IDENTITY#a:back-1', 'IDENTITY')).toBe(true);
+    expect(await exists('EVENTS#a:gone-1', 'EVT#src#m2')).toBe(false);
+    expect(await exists('EVENTS#a:other', 'EVT#src#m1')).toBe(true);
+  });
+
   it('deletes the expired profile’s traits', async () => {
     await putTraits('a_expired-1');
 

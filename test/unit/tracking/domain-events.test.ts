@@ -2,11 +2,11 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
+  cleanUpAfterExpiry,
   decodeData,
   domainEventsFor,
   eventTracked,
   type ItemChange,
-  itemsToDeleteAfterExpiry,
   profileConsentChanged,
   profileIdentified,
   profileMerged,
@@ -382,14 +382,44 @@ describe('the catalogue', () => {
 });
 
 describe('clean-up after an anonymous profile expired', () => {
-  it('deletes the traits item of a profile that DynamoDB removed by TTL', () => {
-    const items = itemsToDeleteAfterExpiry({
-      eventName: 'REMOVE',
-      keys: { pk: 'PROFILE#a_123', sk: 'PROFILE' },
-      removedBy: 'dynamodb.amazonaws.com',
-    });
+  const removedByTtl = (before: unknown) => ({
+    eventName: 'REMOVE',
+    keys: { pk: `PROFILE#${PROFILE_ID}`, sk: 'PROFILE' },
+    oldData: before,
+    removedBy: 'dynamodb.amazonaws.com',
+  });
 
-    expect(items).toEqual([{ pk: 'PROFILE#a_123', sk: 'TRAITS' }]);
+  it('removes the traits, the identity pointers and the raw events of a visitor who never identified', () => {
+    const expired = profile({ anonymousIds: ['anon-1', 'anon-2'] });
+
+    const cleanUp = cleanUpAfterExpiry(removedByTtl(expired));
+
+    expect(cleanUp).toEqual({
+      items: [{ pk: `PROFILE#${PROFILE_ID}`, sk: 'TRAITS' }],
+      pointers: [
+        { pk: 'IDENTITY#a:anon-1', sk: 'IDENTITY', profileId: PROFILE_ID },
+        { pk: 'IDENTITY#a:anon-2', sk: 'IDENTITY', profileId: PROFILE_ID },
+      ],
+      eventPartitions: ['EVENTS#a:anon-1', 'EVENTS#a:anon-2'],
+    });
+  });
+
+  it('leaves the anonymous ids and events of a profile merged into a known one to that profile', () => {
+    const stub = profile({ mergedInto: 'u_known' });
+
+    const cleanUp = cleanUpAfterExpiry(removedByTtl(stub));
+
+    expect(cleanUp).toEqual({
+      items: [{ pk: `PROFILE#${PROFILE_ID}`, sk: 'TRAITS' }],
+      pointers: [],
+      eventPartitions: [],
+    });
+  });
+
+  it('still removes the traits when the removed profile cannot be read', () => {
+    expect(cleanUpAfterExpiry(removedByTtl(undefined)).items).toEqual([
+      { pk: `PROFILE#${PROFILE_ID}`, sk: 'TRAITS' },
+    ]);
   });
 
   it.each([
@@ -398,7 +428,12 @@ describe('clean-up after an anonymous profile expired', () => {
     ['an expired event item', 'REMOVE', 'EVENTS#a:x', 'EVT#s#m', 'dynamodb.amazonaws.com'],
   ])('deletes nothing for %s', (_what, eventName, pk, sk, removedBy) => {
     expect(
-      itemsToDeleteAfterExpiry({ eventName, keys: { pk, sk }, ...(removedBy ? { removedBy } : {}) }),
-    ).toEqual([]);
+      cleanUpAfterExpiry({
+        eventName,
+        keys: { pk, sk },
+        oldData: profile(),
+        ...(removedBy ? { removedBy } : {}),
+      }),
+    ).toEqual({ items: [], pointers: [], eventPartitions: [] });
   });
 });
