@@ -22,6 +22,7 @@ import { LeadService, type ProfileSummaries, type ScoringPublisher } from '../fu
 import { DynamoDbTrackingStore } from '../functions/tracking/dynamodb-store.ts';
 import { IngestService } from '../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent } from '../functions/tracking/model.ts';
+import { directEnrichment } from '../test/fixtures/enrichment.ts';
 
 const PURE_EVENTS = 5000;
 const STORED_EVENTS = 500;
@@ -142,23 +143,7 @@ function storedEvent(userId: string, i: number, at: string): EnrichedEvent {
     properties: {},
     context: {},
     sourceId: 'src_bench',
-    enrichment: {
-      eventTime: at,
-      receivedAt: at,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: '/',
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(at),
   };
 }
 

@@ -18,6 +18,7 @@ import { LeadService } from '../../../functions/scoring/service.ts';
 import { DynamoDbTrackingStore } from '../../../functions/tracking/dynamodb-store.ts';
 import { IngestService } from '../../../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent, EventType, JsonObject } from '../../../functions/tracking/model.ts';
+import { directEnrichment } from '../../fixtures/enrichment.ts';
 import {
   FixedProfileSummaries,
   RecordingPublisher,
@@ -48,23 +49,7 @@ function event(
     properties: {},
     context: {},
     sourceId: 'src_test',
-    enrichment: {
-      eventTime: at,
-      receivedAt: at,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: '/',
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(at),
   };
 }
 

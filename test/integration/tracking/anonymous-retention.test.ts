@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbTrackingStore } from '../../../functions/tracking/dynamodb-store.ts';
 import { IngestService } from '../../../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent, JsonObject } from '../../../functions/tracking/model.ts';
+import { directEnrichment } from '../../fixtures/enrichment.ts';
 import { createProfileStoreTable, dynamodb, uniqueName } from '../clients.ts';
 
 const tableName = uniqueName('retention');
@@ -37,23 +38,7 @@ function event(
     properties: {},
     context: {},
     sourceId: 'src_retention',
-    enrichment: {
-      eventTime: options.at,
-      receivedAt: options.at,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: '/',
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(options.at),
   };
 }
 

@@ -8,6 +8,7 @@ import { DynamoDbTrackingStore } from '../../../functions/tracking/dynamodb-stor
 import { IngestService } from '../../../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent, JsonObject } from '../../../functions/tracking/model.ts';
 import type { Identity } from '../../../functions/tracking/profile.ts';
+import { directEnrichment } from '../../fixtures/enrichment.ts';
 import { createProfileStoreTable, dynamodb, uniqueName } from '../clients.ts';
 
 const tableName = uniqueName('consent');
@@ -44,23 +45,7 @@ function pageView(anonymousId: string, context: JsonObject = {}, userId?: string
     properties: {},
     context,
     sourceId: 'src_site',
-    enrichment: {
-      eventTime: at,
-      receivedAt: at,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: '/',
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(at),
   };
 }
 

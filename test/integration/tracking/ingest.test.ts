@@ -6,6 +6,7 @@ import { IngestService } from '../../../functions/tracking/ingest-service.ts';
 import type { EnrichedEvent, EventType, JsonObject } from '../../../functions/tracking/model.ts';
 import type { Identity, ProfileCore } from '../../../functions/tracking/profile.ts';
 import type { TrackingStore } from '../../../functions/tracking/store.ts';
+import { directEnrichment } from '../../fixtures/enrichment.ts';
 import { createProfileStoreTable, dynamodb, uniqueName } from '../clients.ts';
 
 const tableName = uniqueName('tracking');
@@ -39,23 +40,7 @@ function event(
     properties: {},
     context: {},
     sourceId: 'src_test',
-    enrichment: {
-      eventTime: at,
-      receivedAt: at,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: '/',
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(at),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   mergeTraits,
   type ProfileTraits,
 } from '../../../functions/tracking/profile.ts';
+import { directEnrichment } from '../../fixtures/enrichment.ts';
 
 function identify(minute: number, traits: JsonObject): EnrichedEvent {
   const time = new Date(Date.UTC(2024, 5, 3, 9, minute)).toISOString();
@@ -22,23 +23,7 @@ function identify(minute: number, traits: JsonObject): EnrichedEvent {
     properties: {},
     context: {},
     sourceId: 'src',
-    enrichment: {
-      eventTime: time,
-      receivedAt: time,
-      touch: {
-        channel: 'direct',
-        campaign: null,
-        landingPage: null,
-        referrer: null,
-        source: null,
-        medium: null,
-      },
-      device: 'desktop',
-      isBot: false,
-      ip: null,
-      browser: null,
-      os: null,
-    },
+    enrichment: directEnrichment(time, null),
   };
 }
 
