@@ -15,6 +15,7 @@ import {
   type JsonValue,
   type NormalizedEvent,
 } from './model.ts';
+import { MAX_TRAITS_BYTES } from './profile.ts';
 import { renderSnippet } from './snippet/snippet-source.ts';
 import type { Admission } from './source-rate-limit.ts';
 
@@ -142,6 +143,13 @@ interface Outcome {
 
 export const RESERVED_ENRICHMENT_WARNING =
   'traits.enrichment is reserved for enrichment (docs/enrichment.md) and was ignored';
+
+/** The event was stored, but the profile's traits are at their size limit (MAX_TRAITS_BYTES): these were not set. */
+export function traitsDroppedWarning(traits: readonly string[]): string {
+  const names =
+    traits.slice(0, 10).join(', ') + (traits.length > 10 ? `, and ${traits.length - 10} more` : '');
+  return `traits not stored, the profile's traits are at their ${MAX_TRAITS_BYTES / 1024} KB limit: ${names}`;
+}
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -380,12 +388,21 @@ export class Collector {
 
     let accepted = 0;
     let duplicates = 0;
+    const dropped = new Map<string, readonly string[]>();
     for (const events of bySource.values()) {
       // The identify contexts (with client IPs) go along in memory only; the events stored carry the truncated IP.
       const result = await this.ports.ingest(events, { identifies });
       accepted += result.accepted + result.bots + result.consentWithheld;
       duplicates += result.duplicates;
+      for (const { messageId, traits } of result.droppedTraits ?? []) dropped.set(messageId, traits);
     }
+    // The event was stored; only these traits were not: the client hears which, as nothing is dropped silently.
+    for (const verdict of parsed.events) {
+      const traits = verdict.ok ? dropped.get(verdict.event.messageId) : undefined;
+      if (traits !== undefined)
+        warnings.push({ index: verdict.index, warning: traitsDroppedWarning(traits) });
+    }
+    warnings.sort((a, b) => a.index - b.index);
     return {
       accepted,
       duplicates,

@@ -39,6 +39,8 @@ export interface IngestResult {
   readonly consentWithheld: number;
   /** Profiles merged into others while ingesting. */
   readonly merges: ReadonlyArray<{ readonly from: string; readonly into: string }>;
+  /** Traits not stored because the profile's traits are at MAX_TRAITS_BYTES, per event (the rest of it was). */
+  readonly droppedTraits?: ReadonlyArray<{ readonly messageId: string; readonly traits: readonly string[] }>;
 }
 
 /** Merge chains longer than this mean a cycle, which merges never create. */
@@ -322,6 +324,7 @@ export class IngestService {
       byProfile.set(item.profileId, list);
     }
 
+    const droppedTraits = new Map<string, Set<string>>();
     await inParallel([...byProfile], ([profileId, profileEvents]) =>
       this.applyToProfile({
         profileId,
@@ -329,8 +332,10 @@ export class IngestService {
         claims: [claim, ...reclaimed],
         merges,
         request,
+        droppedTraits,
       }),
     );
+
     for (const event of withheld) await this.recordConsentOnly(event);
 
     const day = new Date().toISOString().slice(0, 10);
@@ -344,7 +349,21 @@ export class IngestService {
       });
     }
     const accepted = [...byProfile.values()].reduce((n, list) => n + list.length, 0);
-    return { accepted, duplicates, bots: bots.length, consentWithheld: withheld.length, merges };
+    return {
+      accepted,
+      duplicates,
+      bots: bots.length,
+      consentWithheld: withheld.length,
+      merges,
+      ...(droppedTraits.size > 0
+        ? {
+            droppedTraits: [...droppedTraits].map(([messageId, traits]) => ({
+              messageId,
+              traits: [...traits].sort(),
+            })),
+          }
+        : {}),
+    };
   }
 
   /**
@@ -440,12 +459,15 @@ export class IngestService {
     claims,
     merges,
     request,
+    droppedTraits,
   }: {
     profileId: string;
     events: EnrichedEvent[];
     claims: readonly string[];
     merges: Array<{ from: string; into: string }>;
     request: IngestRequest;
+    /** Collects, per messageId, traits not stored for lack of room. */
+    droppedTraits: Map<string, Set<string>>;
   }): Promise<void> {
     let id = profileId;
     let created = false;
@@ -474,7 +496,11 @@ export class IngestService {
       await untilWritten(async () => {
         const current = await this.store.getTraits(id);
         // Enrichment rides on the identify's own traits write: one write, and no window without it.
-        const next = await this.enriched(applyTraits(current.value, events), events, request);
+        const applied = applyTraits(current.value, events, ({ messageId, trait }) => {
+          const traits = droppedTraits.get(messageId) ?? new Set<string>();
+          droppedTraits.set(messageId, traits.add(trait));
+        });
+        const next = await this.enriched(applied, events, request);
         if (!traitsChanged(current.value, next)) return;
         await this.store.putTraits({ ...next, version: current.value.version + 1 }, current.value.version);
       });

@@ -380,29 +380,41 @@ function entryBytes(key: string, value: JsonValue | undefined, setter: TraitSett
   );
 }
 
-/** Sets one trait unless that takes the traits past MAX_TRAITS_BYTES (shrinking is always allowed); the new size. */
+/**
+ * Sets one trait unless that takes the traits past MAX_TRAITS_BYTES (shrinking is always allowed); the new size, and
+ * whether the trait was stored.
+ */
 function setTrait(
   next: ProfileTraits,
   size: number,
   trait: { key: string; value: JsonValue; setter: TraitSetter },
-) {
+): { size: number; stored: boolean } {
   const { key, value, setter } = trait;
   const delta = entryBytes(key, value, setter) - entryBytes(key, next.traits[key], next.setBy[key]);
-  if (delta > 0 && size + delta > MAX_TRAITS_BYTES) return size;
+  if (delta > 0 && size + delta > MAX_TRAITS_BYTES) return { size, stored: false };
   next.traits[key] = value;
   next.setBy[key] = setter;
-  return size + delta;
+  return { size: size + delta, stored: true };
 }
 
-/** Sets each trait whose event is newer than the one that set it before: last write wins by event time. */
-export function applyTraits(traits: ProfileTraits, events: readonly EnrichedEvent[]): ProfileTraits {
+/**
+ * Sets each trait whose event is newer than the one that set it before: last write wins by event time. A trait that
+ * would take the profile past MAX_TRAITS_BYTES is not stored, and `onDropped` hears of it (the caller is told).
+ */
+export function applyTraits(
+  traits: ProfileTraits,
+  events: readonly EnrichedEvent[],
+  onDropped: (dropped: { messageId: string; trait: string }) => void = () => undefined,
+): ProfileTraits {
   const next: ProfileTraits = { ...traits, traits: { ...traits.traits }, setBy: { ...traits.setBy } };
   let size: number | undefined;
   for (const event of events) {
     const setter = { at: event.enrichment.eventTime, messageId: event.messageId };
     for (const [key, value] of Object.entries(traitsOf(event))) {
       if (!newerSetter(next.setBy[key], setter)) continue;
-      size = setTrait(next, size ?? traitsBytes(next), { key, value, setter });
+      const result = setTrait(next, size ?? traitsBytes(next), { key, value, setter });
+      size = result.size;
+      if (!result.stored) onDropped({ messageId: event.messageId, trait: key });
     }
   }
   return next;
@@ -519,7 +531,8 @@ export function mergeTraits(into: ProfileTraits, from: ProfileTraits): ProfileTr
   for (const [key, setter] of Object.entries(from.setBy)) {
     const value = from.traits[key];
     if (value === undefined || !newerSetter(next.setBy[key], setter)) continue;
-    size = setTrait(next, size, { key, value, setter });
+    // Past the limit the surviving profile keeps its own value: nothing to report, no caller is waiting.
+    size = setTrait(next, size, { key, value, setter }).size;
   }
   return next;
 }

@@ -49,6 +49,21 @@ describe('a profile flooded with large traits', () => {
     expect(Object.keys(traits.traits).length).toBeLessThan(21);
   });
 
+  it('names each trait it did not store, and the event that carried it', () => {
+    const flood = Array.from({ length: 20 }, (_, minute) =>
+      identify(minute, { [`blob${minute}`]: incompressible() }),
+    );
+    const dropped: Array<{ messageId: string; trait: string }> = [];
+
+    const traits = applyTraits(emptyTraits('p1'), flood, (one) => dropped.push(one));
+
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const { messageId, trait } of dropped) {
+      expect(traits.traits[trait]).toBeUndefined();
+      expect(flood.find((event) => event.messageId === messageId)?.traits).toHaveProperty(trait);
+    }
+  });
+
   it('still updates a trait it already holds when the update does not grow it', () => {
     const flood = Array.from({ length: 20 }, (_, minute) =>
       identify(minute, { [`blob${minute}`]: incompressible() }),
@@ -113,5 +128,46 @@ describe('the snippet asked for through hostile proxy headers', () => {
     );
 
     expect(response.headers.vary).toMatch(/x-forwarded-host/);
+  });
+});
+
+describe('an identify whose traits no longer fit', () => {
+  it('is accepted with a warning naming the traits that were not stored, so nothing is dropped silently', async () => {
+    const ports: CollectPorts = {
+      ...NO_PORTS,
+      sourceForWriteKey: async () => 'src_site',
+      ingest: async (events) => ({
+        accepted: events.length,
+        duplicates: 0,
+        bots: 0,
+        consentWithheld: 0,
+        merges: [],
+        droppedTraits: [{ messageId: 'm-full', traits: ['bio', 'notes'] }],
+      }),
+    };
+
+    const response = await new Collector(ports).handle({
+      method: 'POST',
+      path: '/v1/batch',
+      headers: { authorization: `Basic ${Buffer.from('wk_test:').toString('base64')}` },
+      query: {},
+      body: JSON.stringify({
+        batch: [
+          { type: 'track', userId: 'u1', event: 'Viewed', messageId: 'm-ok' },
+          { type: 'identify', userId: 'u1', traits: { bio: 'x', notes: 'y' }, messageId: 'm-full' },
+        ],
+      }),
+      isBase64Encoded: false,
+      sourceIp: '198.51.100.1',
+      receivedAt: new Date('2026-06-15T10:00:00.000Z'),
+    });
+
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({
+      accepted: 2,
+      warnings: [
+        { index: 1, warning: expect.stringMatching(/traits not stored.*300 KB limit: bio, notes$/) },
+      ],
+    });
   });
 });
