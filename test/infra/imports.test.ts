@@ -2,12 +2,13 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { DATA_FILES } from '../../functions/enrichment/shipped-data.ts';
 import { buildNurtureApp } from '../../lib/app.ts';
 import { readCloudAssembly } from '../../lib/local/cloud-assembly.ts';
+import { templateHelpers } from './support/template.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'nurture-imports-infra-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -18,27 +19,7 @@ app.synth();
 const dev = Template.fromStack(stack);
 const assembly = readCloudAssembly(outdir);
 
-function logicalId(type: string, pattern: RegExp): string {
-  const ids = Object.keys(dev.findResources(type)).filter((id) => pattern.test(id));
-  expect(ids, `${type} matching ${pattern}`).toHaveLength(1);
-  const [id] = ids;
-  if (id === undefined) throw new Error('unreachable');
-  return id;
-}
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-
-function roleStatements(rolePrefix: string): Statement[] {
-  const policies = dev.findResources('AWS::IAM::Policy', {
-    Properties: { PolicyName: Match.stringLikeRegexp(`^${rolePrefix}Role`) },
-  });
-  expect(Object.keys(policies), `policies of ${rolePrefix}`).not.toHaveLength(0);
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
+const { logicalId, roleStatements, adminRoutesServedBy } = templateHelpers(dev);
 
 const functionResource = z.object({
   Properties: z.object({ Code: z.object({ S3Key: z.string() }).loose() }).loose(),
@@ -54,24 +35,9 @@ function codeFolder(pattern: RegExp): string {
 
 describe('the admin import route', () => {
   it('serves POST /admin/imports from the import function behind the admin authorizer', () => {
-    const authorizer = logicalId('AWS::ApiGatewayV2::Authorizer', /AdminTokenAuthorizer/);
-    const fn = logicalId('AWS::Lambda::Function', /^ImportsAdminImportsFunction/);
-    const routes = Object.values(dev.findResources('AWS::ApiGatewayV2::Route')).filter((r) =>
-      String(r.Properties.RouteKey).includes('/admin/imports'),
-    );
-
-    expect(routes.map((r) => r.Properties.RouteKey)).toEqual(['POST /admin/imports']);
-    const [route] = routes;
-    expect(route?.Properties).toMatchObject({
-      AuthorizationType: 'CUSTOM',
-      AuthorizerId: { Ref: authorizer },
-    });
-    const integration = route?.Properties.Target['Fn::Join'][1][1].Ref;
     expect(
-      dev.findResources('AWS::ApiGatewayV2::Integration')[integration]?.Properties.IntegrationUri,
-    ).toEqual({
-      'Fn::GetAtt': [fn, 'Arn'],
-    });
+      adminRoutesServedBy({ routes: /\/admin\/imports/, handler: /^ImportsAdminImportsFunction/ }),
+    ).toEqual(['POST /admin/imports']);
   });
 
   it('lets the import function use the profile table and nothing else: no bus, no queue, no secret', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { synthTemplate, templateHelpers } from './support/template.ts';
 
 const dev = synthTemplate({ stage: 'dev' });
-const { logicalId, roleStatements, resourcesFor, functionProperties } = templateHelpers(dev);
+const { logicalId, roleStatements, resourcesFor, functionProperties, adminRoutesServedBy } =
+  templateHelpers(dev);
 
 const table = () => logicalId('AWS::DynamoDB::Table', /^ProfileStoreTable/);
 const bus = () => logicalId('AWS::Events::EventBus', /^EventBus/);
@@ -123,30 +124,18 @@ describe('segment functions', () => {
 
 describe('segments admin routes', () => {
   it('serves every segment route from the segments admin function behind the admin authorizer', () => {
-    const authorizer = logicalId('AWS::ApiGatewayV2::Authorizer', /AdminTokenAuthorizer/);
-    const admin = logicalId('AWS::Lambda::Function', /^SegmentsAdminFunction/);
-    const integrations = dev.findResources('AWS::ApiGatewayV2::Integration');
-    const routes = Object.values(dev.findResources('AWS::ApiGatewayV2::Route')).filter((r) =>
-      /^\w+ \/admin\/(segments|profiles\/\{id\}\/segments)/.test(String(r.Properties.RouteKey)),
-    );
-
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+    expect(
+      adminRoutesServedBy({
+        routes: /^\w+ \/admin\/(segments|profiles\/\{id\}\/segments)/,
+        handler: /^SegmentsAdminFunction/,
+      }),
+    ).toEqual([
       'GET /admin/profiles/{id}/segments',
       'GET /admin/segments',
       'GET /admin/segments/{id}',
       'GET /admin/segments/{id}/members',
       'PUT /admin/segments/{id}',
     ]);
-    for (const route of routes) {
-      expect(route.Properties, route.Properties.RouteKey).toMatchObject({
-        AuthorizationType: 'CUSTOM',
-        AuthorizerId: { Ref: authorizer },
-      });
-      const integration = route.Properties.Target['Fn::Join'][1][1].Ref;
-      expect(integrations[integration]?.Properties.IntegrationUri, route.Properties.RouteKey).toEqual({
-        'Fn::GetAtt': [admin, 'Arn'],
-      });
-    }
   });
 
   it('lets the admin function use the profile table and request backfills on the nurture bus only', () => {

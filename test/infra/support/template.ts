@@ -48,5 +48,29 @@ export function templateHelpers(template: Template) {
       ?.Properties;
   }
 
-  return { logicalId, roleStatements, resourcesFor, functionProperties };
+  /**
+   * The keys of the routes matching `routes`, sorted, once each was checked to reach the function matching `handler`
+   * behind the admin token authorizer.
+   */
+  function adminRoutesServedBy({ routes, handler }: { routes: RegExp; handler: RegExp }): string[] {
+    const authorizer = logicalId('AWS::ApiGatewayV2::Authorizer', /AdminTokenAuthorizer/);
+    const fn = logicalId('AWS::Lambda::Function', handler);
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const matched = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter((route) =>
+      routes.test(String(route.Properties.RouteKey)),
+    );
+    for (const route of matched) {
+      expect(route.Properties, route.Properties.RouteKey).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizer },
+      });
+      const integration = route.Properties.Target['Fn::Join'][1][1].Ref;
+      expect(integrations[integration]?.Properties.IntegrationUri, route.Properties.RouteKey).toEqual({
+        'Fn::GetAtt': [fn, 'Arn'],
+      });
+    }
+    return matched.map((route) => String(route.Properties.RouteKey)).sort();
+  }
+
+  return { logicalId, roleStatements, resourcesFor, functionProperties, adminRoutesServedBy };
 }
