@@ -9,7 +9,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import * as z from 'zod';
-import { closeServer } from './json-protocol.ts';
+import { closeServer, listenOn } from './json-protocol.ts';
 
 /** The errors DynamoDB answers under pressure; the SDK retries all three with backoff before giving up. */
 export const DYNAMODB_FAULT_ERRORS = [
@@ -172,16 +172,8 @@ export class DynamoDbFaultProxy {
         else replyFault(res, 'InternalServerError');
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.url = await listenOn(server, { port });
     this.server = server;
-    const address = server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`;
     return this.url;
   }
 

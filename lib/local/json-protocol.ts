@@ -91,6 +91,12 @@ export async function listenJsonProtocol(
       },
     );
   });
+  const url = await listenOn(server, options);
+  return { server, url };
+}
+
+/** Starts `server` on `host` (default the loopback) and `port` (0: any free one); its URL once it listens. */
+export async function listenOn(server: Server, options: { port: number; host?: string }): Promise<string> {
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -100,7 +106,7 @@ export async function listenJsonProtocol(
     });
   });
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://${host}:${port}` };
+  return `http://${host}:${port}`;
 }
 
 export function requireString(input: Record<string, unknown>, key: string): string {

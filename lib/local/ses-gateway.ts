@@ -11,7 +11,7 @@ import {
 } from 'node:http';
 import * as z from 'zod';
 import type { LocalEventBus } from './event-bus.ts';
-import { closeServer } from './json-protocol.ts';
+import { closeServer, listenOn } from './json-protocol.ts';
 import { type AcceptedEmail, busEventsFor, type SesConfigurationSet, sesEventsFor } from './ses-events.ts';
 
 export interface SesFaultSettings {
@@ -221,16 +221,8 @@ export class SesGateway {
           replyError(res, { status: 500, type: 'InternalFailure', message: 'The local SES gateway failed.' });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.url = await listenOn(server, { port });
     this.server = server;
-    const address = server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`;
     return this.url;
   }
 
